@@ -1,0 +1,45 @@
+# Imprimatur: `make run` serves the demo clinic, `make test` runs the suite.
+PORT ?= 8000
+VENV := .venv
+PY := $(VENV)/bin/python
+
+# The newest interpreter of 3.12 or later that actually runs (pyenv shims may exist but fail).
+PYTHON_CANDIDATES := python3.13 python3.12 python3 \
+	$(wildcard $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python3) \
+	$(wildcard /usr/local/bin/python3.1[2-9] /usr/bin/python3.1[2-9])
+find_python = $(firstword $(foreach p,$(PYTHON_CANDIDATES),$(shell $(p) -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && echo $(p))))
+
+.PHONY: run test worker lint messages clean
+
+$(VENV)/.installed: requirements.txt
+	@py="$(call find_python)"; \
+	if [ -z "$$py" ]; then echo "No Python 3.12 or newer found (tried: $(PYTHON_CANDIDATES)). Install one, e.g. 'pyenv install 3.13'." >&2; exit 1; fi; \
+	echo "Using $$py ($$($$py --version))"; \
+	[ -x $(PY) ] && $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))' || { rm -rf $(VENV); $$py -m venv $(VENV); }
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+run: $(VENV)/.installed
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py seed_demo
+	@echo "Starting the background worker and the web server on http://127.0.0.1:$(PORT)/"
+	$(PY) manage.py db_worker & worker=$$!; \
+	trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+worker: $(VENV)/.installed
+	$(PY) manage.py db_worker
+
+test: $(VENV)/.installed
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+
+messages: $(VENV)/.installed
+	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --no-obsolete
+	$(PY) manage.py compilemessages --ignore=.venv
+
+clean:
+	rm -rf $(VENV) db.sqlite3

@@ -1,0 +1,66 @@
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Department, Membership
+
+from .models import Channel, Document
+
+
+class DocumentForm(forms.ModelForm):
+    channels = forms.MultipleChoiceField(
+        label=_("Channels"), choices=Channel.choices, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = Document
+        fields = ["title", "department", "kind", "channels", "source", "is_major", "due_date", "body"]
+        widgets = {
+            "body": forms.HiddenInput(attrs={"id": "id_body"}),
+            "due_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        }
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["department"].queryset = Department.objects.filter(
+            memberships__user=user, memberships__role=Membership.Role.DRAFTER
+        ).distinct()
+        if self.instance.pk:
+            # The department decides who reviews; it is fixed once the piece exists.
+            self.fields["department"].disabled = True
+        elif self.fields["department"].queryset.count() == 1:
+            self.fields["department"].initial = self.fields["department"].queryset.get()
+
+    def clean_body(self):
+        from .services import sanitise
+
+        body = sanitise(self.cleaned_data["body"])
+        if not body:
+            raise forms.ValidationError(_("Write the piece before saving it."))
+        return body
+
+
+class DecisionForm(forms.Form):
+    """The opinion on an approval, or the reason for a return or a rejection."""
+
+    review = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    opinion = forms.CharField(label=_("Opinion"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+    def __init__(self, *args, reason_required: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if reason_required:
+            self.fields["opinion"].required = True
+            self.fields["opinion"].error_messages["required"] = _("Give a reason, so the drafter knows what to do.")
+
+
+class PublishForm(forms.Form):
+    channel = forms.ChoiceField(label=_("Channel"))
+    url = forms.URLField(label=_("Link"), required=False, assume_scheme="https")
+    published_at = forms.DateTimeField(
+        label=_("Published at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    )
+
+    def __init__(self, *args, document: Document, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["channel"].choices = [(code, label) for code, label in Channel.choices if code in document.channels]
+        self.fields["published_at"].initial = timezone.localtime().replace(second=0, microsecond=0)

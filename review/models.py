@@ -1,0 +1,520 @@
+import datetime
+import hashlib
+import json
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Exists, F, OuterRef, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+from guardian.shortcuts import get_objects_for_user
+
+from accounts.models import Department, Membership
+
+from .audit import AuditEventManager
+
+Role = Membership.Role
+
+
+def content_hash(title: str, body: str) -> str:
+    """Return the SHA-256 of a revision's content in a canonical form."""
+    canonical = json.dumps({"title": title, "body": body}, ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class Channel(models.TextChoices):
+    WEBSITE = "website", _("Website")
+    WECHAT = "wechat", _("WeChat official account")
+    WEIBO = "weibo", _("Weibo")
+    QQ = "qq", _("QQ")
+    NEWSLETTER = "newsletter", _("Newsletter")
+    PRINT = "print", _("Print")
+    OTHER = "other", _("Other")
+
+
+class Kind(models.TextChoices):
+    NEWS = "news", _("News")
+    NOTICE = "notice", _("Notice")
+    HEALTH_EDUCATION = "health_education", _("Health education")
+    POLICY = "policy", _("Policy explainer")
+    OTHER = "other", _("Other")
+
+
+class WorkflowQuerySet(models.QuerySet):
+    def for_document(self, document: "Document") -> "Workflow | None":
+        """Return the most specific active workflow for a piece: department and kind first."""
+        return (
+            self.filter(is_active=True)
+            .filter(Q(department=document.department_id) | Q(department__isnull=True))
+            .filter(Q(kind=document.kind) | Q(kind=""))
+            .order_by(F("department").asc(nulls_last=True), "-kind", "pk")
+            .first()
+        )
+
+
+class Workflow(models.Model):
+    """A definition of review stages; pieces keep the stages they were submitted with."""
+
+    name = models.CharField(_("name"), max_length=100)
+    department = models.ForeignKey(
+        Department,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        verbose_name=_("department"),
+        help_text=_("Leave empty to use this workflow for every department."),
+    )
+    kind = models.CharField(
+        _("kind"),
+        max_length=32,
+        choices=Kind.choices,
+        blank=True,
+        help_text=_("Leave empty to use this workflow for every kind of piece."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    objects = WorkflowQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("workflow")
+        verbose_name_plural = _("workflows")
+
+    def __str__(self):
+        return self.name
+
+    def stages_for(self, document: "Document") -> list["Stage"]:
+        """Return the stages a piece must pass, in order (major-only stages when flagged major)."""
+        stages = self.stages.order_by("position")
+        if not document.is_major:
+            stages = stages.filter(major_only=False)
+        return list(stages)
+
+
+class Stage(models.Model):
+    REVIEWER_ROLES = [
+        (role.value, role.label)
+        for role in (
+            Role.INFORMATION_OFFICER,
+            Role.DEPARTMENT_HEAD,
+            Role.PUBLICITY_LEADER,
+            Role.PRINCIPAL_LEADER,
+        )
+    ]
+
+    workflow = models.ForeignKey(
+        Workflow, on_delete=models.CASCADE, related_name="stages", verbose_name=_("workflow")
+    )
+    position = models.PositiveSmallIntegerField(_("position"))
+    name = models.CharField(
+        _("name"), max_length=50, help_text=_("Also the meaning of the signature, e.g. 初审 (first review).")
+    )
+    role = models.CharField(_("acting role"), max_length=32, choices=REVIEWER_ROLES)
+    major_only = models.BooleanField(
+        _("only for major matters"), default=False, help_text=_("Skip this stage unless the piece is flagged major.")
+    )
+
+    class Meta:
+        ordering = ["workflow", "position"]
+        verbose_name = _("stage")
+        verbose_name_plural = _("stages")
+        constraints = [
+            models.UniqueConstraint(fields=["workflow", "position"], name="stage_position_unique"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class DocumentQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "DocumentQuerySet":
+        """Return the pieces `user` may see: by object permission, or all for auditors."""
+        return get_objects_for_user(user, "review.view_document", self, accept_global_perms=True)
+
+    def awaiting(self, user) -> "DocumentQuerySet":
+        """Return the pieces waiting for `user` to act, earliest due first."""
+        acted_elsewhere = StageReview.objects.filter(document=OuterRef("pk"), decided_by=user).exclude(
+            stage=OuterRef("current_stage")
+        )
+        return (
+            get_objects_for_user(
+                user, "review.review_document", self, with_superuser=False, accept_global_perms=False
+            )
+            .filter(state=Document.State.IN_REVIEW)
+            .exclude(drafter=user)
+            .exclude(Exists(acted_elsewhere))
+            .order_by(F("due_date").asc(nulls_last=True), "submitted_at", "pk")
+        )
+
+    def with_related(self) -> "DocumentQuerySet":
+        return self.select_related("department", "drafter", "current_stage")
+
+
+class Document(ConcurrentTransitionMixin, models.Model):
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        IN_REVIEW = "in_review", _("In review")
+        CHANGES_REQUESTED = "changes_requested", _("Changes requested")
+        APPROVED = "approved", _("Approved")
+        PUBLISHED = "published", _("Published")
+        REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    EDITABLE_STATES = [State.DRAFT, State.CHANGES_REQUESTED]
+
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("body"))
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="documents", verbose_name=_("department")
+    )
+    drafter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="drafted_documents",
+        verbose_name=_("drafter"),
+    )
+    channels = models.JSONField(_("channels"), default=list)
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices, default=Kind.NEWS)
+    source = models.CharField(
+        _("source"),
+        max_length=200,
+        blank=True,
+        help_text=_("Leave empty for original content; otherwise say where it is reposted from."),
+    )
+    is_major = models.BooleanField(
+        _("major matter"), default=False, help_text=_("Major matters also need the principal leader's approval.")
+    )
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+    state = FSMField(_("state"), default=State.DRAFT, choices=State.choices, protected=True)
+    workflow = models.ForeignKey(
+        Workflow, on_delete=models.PROTECT, null=True, blank=True, editable=False, verbose_name=_("workflow")
+    )
+    current_stage = models.ForeignKey(
+        Stage, on_delete=models.PROTECT, null=True, blank=True, editable=False, verbose_name=_("current stage")
+    )
+    current_revision = models.ForeignKey(
+        "Revision", on_delete=models.PROTECT, null=True, editable=False, related_name="+"
+    )
+    round = models.PositiveIntegerField(_("review round"), default=0, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True, editable=False)
+
+    objects = DocumentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-updated_at", "-pk"]
+        verbose_name = _("piece")
+        verbose_name_plural = _("pieces")
+        permissions = [
+            ("review_document", _("Can act at the piece's current review stage")),
+            ("publish_document", _("Can mark the piece published")),
+        ]
+        indexes = [models.Index(fields=["state", "due_date"])]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("review:document", args=[self.pk])
+
+    def get_channels_display(self) -> list[str]:
+        labels = dict(Channel.choices)
+        return [labels.get(code, code) for code in self.channels]
+
+    @property
+    def is_overdue(self) -> bool:
+        return (
+            self.due_date is not None
+            and self.state == self.State.IN_REVIEW
+            and self.due_date < timezone.localdate()
+        )
+
+    # Permission checks used by the transitions below (and so by the buttons shown).
+
+    def review_refusal(self, user) -> str | None:
+        """Return why `user` may not act at the current stage, or None when they may."""
+        from .permissions import holds
+
+        if user.pk == self.drafter_id:
+            return _("You drafted this piece; someone else must review it.")
+        if self.current_stage_id is None or not holds(user, "review_document", self):
+            return _("You do not hold the role that acts at this stage.")
+        other = self.stage_reviews.filter(decided_by=user).exclude(stage=self.current_stage_id).first()
+        if other is not None:
+            return _("You already acted at the %(stage)s stage of this piece; no one acts at two stages.") % {
+                "stage": other.meaning
+            }
+        return None
+
+    def _may_review(self, user) -> bool:
+        return self.review_refusal(user) is None
+
+    def _may_edit(self, user) -> bool:
+        from .permissions import holds
+
+        return user.pk == self.drafter_id and holds(user, "change_document", self)
+
+    def _may_publish(self, user) -> bool:
+        from .permissions import holds
+
+        return holds(user, "publish_document", self)
+
+    def _may_withdraw(self, user) -> bool:
+        return user.pk == self.drafter_id
+
+    # Transitions: change self, never save; services save, audit and grant.
+
+    @transition(field=state, source=EDITABLE_STATES, target=State.IN_REVIEW, permission=_may_edit)
+    def submit(self, *, workflow: Workflow, first_stage: Stage):
+        self.workflow = workflow
+        self.current_stage = first_stage
+        self.round += 1
+        self.submitted_at = timezone.now()
+
+    @transition(
+        field=state,
+        source=State.IN_REVIEW,
+        target=RETURN_VALUE(State.IN_REVIEW, State.APPROVED),
+        permission=_may_review,
+    )
+    def approve(self, *, next_stage: Stage | None):
+        self.current_stage = next_stage
+        return self.State.IN_REVIEW if next_stage else self.State.APPROVED
+
+    @transition(field=state, source=State.IN_REVIEW, target=State.CHANGES_REQUESTED, permission=_may_review)
+    def request_changes(self):
+        self.current_stage = None
+
+    @transition(field=state, source=State.IN_REVIEW, target=State.REJECTED, permission=_may_review)
+    def reject(self):
+        self.current_stage = None
+
+    @transition(
+        field=state, source=[State.APPROVED, State.PUBLISHED], target=State.PUBLISHED, permission=_may_publish
+    )
+    def publish(self):
+        pass
+
+    @transition(
+        field=state,
+        source=[State.DRAFT, State.IN_REVIEW, State.CHANGES_REQUESTED, State.APPROVED],
+        target=State.WITHDRAWN,
+        permission=_may_withdraw,
+    )
+    def withdraw(self):
+        self.current_stage = None
+
+
+# Direct foreign keys make guardian's lookups plain joins instead of generic string matches.
+class DocumentUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(Document, on_delete=models.CASCADE)
+
+
+class DocumentGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Document, on_delete=models.CASCADE)
+
+
+class Revision(models.Model):
+    """An immutable snapshot of a piece's content; signatures point at its hash."""
+
+    document = models.ForeignKey(
+        Document, on_delete=models.PROTECT, related_name="revisions", verbose_name=_("piece")
+    )
+    number = models.PositiveIntegerField(_("number"))
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("body"))
+    content_hash = models.CharField(_("content hash"), max_length=64)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("author")
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        ordering = ["document", "number"]
+        verbose_name = _("revision")
+        verbose_name_plural = _("revisions")
+        constraints = [
+            models.UniqueConstraint(fields=["document", "number"], name="revision_number_unique"),
+        ]
+
+    def __str__(self):
+        return _("Revision %(number)s") % {"number": self.number}
+
+
+class StageReview(models.Model):
+    """One run of one stage for one piece: who decided, what, and on which content."""
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        CHANGES_REQUESTED = "changes_requested", _("Returned for changes")
+        REJECTED = "rejected", _("Rejected")
+        CANCELLED = "cancelled", _("Not reached")
+
+    document = models.ForeignKey(
+        Document, on_delete=models.PROTECT, related_name="stage_reviews", verbose_name=_("piece")
+    )
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+", verbose_name=_("stage"))
+    round = models.PositiveIntegerField(_("review round"))
+    meaning = models.CharField(
+        _("meaning of signature"), max_length=50, help_text=_("The stage name when it ran, e.g. 终审.")
+    )
+    decision = models.CharField(
+        _("decision"), max_length=32, choices=Decision.choices, default=Decision.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    signer_name = models.CharField(_("printed name"), max_length=150, blank=True)
+    signer_role = models.CharField(_("role"), max_length=100, blank=True)
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    opinion = models.TextField(_("opinion"), blank=True)
+    revision = models.ForeignKey(
+        Revision, on_delete=models.PROTECT, related_name="+", verbose_name=_("revision")
+    )
+    revision_hash = models.CharField(_("content hash signed"), max_length=64)
+
+    class Meta:
+        ordering = ["document", "round", "stage__position"]
+        verbose_name = _("stage review")
+        verbose_name_plural = _("stage reviews")
+        constraints = [
+            models.UniqueConstraint(fields=["document", "round", "stage"], name="stage_review_once_per_round"),
+        ]
+
+    def __str__(self):
+        return f"{self.document} · {self.meaning} · {self.get_decision_display()}"
+
+
+class Publication(models.Model):
+    """Where and when an approved piece went out, and who put it there."""
+
+    document = models.ForeignKey(
+        Document, on_delete=models.PROTECT, related_name="publications", verbose_name=_("piece")
+    )
+    channel = models.CharField(_("channel"), max_length=32, choices=Channel.choices)
+    url = models.URLField(_("link"), blank=True)
+    published_at = models.DateTimeField(_("published at"))
+    publisher = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("publisher")
+    )
+    revision = models.ForeignKey(Revision, on_delete=models.PROTECT, related_name="+", verbose_name=_("revision"))
+    recorded_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-published_at"]
+        verbose_name = _("publication")
+        verbose_name_plural = _("publications")
+
+    def __str__(self):
+        return f"{self.document} · {self.get_channel_display()}"
+
+
+class AuditEvent(models.Model):
+    """An append-only, hash-chained record of one action. Never updated, never deleted."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", _("Created")
+        EDITED = "edited", _("Edited")
+        SUBMITTED = "submitted", _("Submitted")
+        APPROVED = "approved", _("Approved")
+        CHANGES_REQUESTED = "changes_requested", _("Returned for changes")
+        REJECTED = "rejected", _("Rejected")
+        PUBLISHED = "published", _("Published")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+        REFUSED = "refused", _("Refused")
+        LOGIN = "login", _("Logged in")
+        LOGOUT = "logout", _("Logged out")
+        LOGIN_FAILED = "login_failed", _("Failed login")
+        MEMBERSHIP_ADDED = "membership_added", _("Role granted")
+        MEMBERSHIP_REMOVED = "membership_removed", _("Role removed")
+        DOWNLOADED = "downloaded", _("Downloaded")
+
+    sequence = models.PositiveBigIntegerField(_("sequence"), unique=True, editable=False)
+    created_at = models.DateTimeField(_("time"), editable=False, db_index=True)
+    # The links survive deletion of what they point at (no constraint, no cascade),
+    # and the snapshots keep the names as they were.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor"),
+    )
+    actor_name = models.CharField(_("actor's printed name"), max_length=150, blank=True)
+    actor_role = models.CharField(_("actor's role"), max_length=100, blank=True)
+    action = models.CharField(_("action"), max_length=32, choices=Action.choices, db_index=True)
+    document = models.ForeignKey(
+        Document,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+        verbose_name=_("piece"),
+    )
+    object_repr = models.CharField(_("object"), max_length=200, blank=True)
+    revision_hash = models.CharField(_("content hash"), max_length=64, blank=True)
+    from_state = models.CharField(_("from state"), max_length=32, blank=True)
+    to_state = models.CharField(_("to state"), max_length=32, blank=True)
+    stage = models.CharField(_("stage"), max_length=50, blank=True)
+    opinion = models.TextField(_("opinion or reason"), blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=300, blank=True)
+    request_id = models.CharField(_("request id"), max_length=64, blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+    prev_hash = models.CharField(_("previous hash"), max_length=64)
+    hash = models.CharField(_("hash"), max_length=64, unique=True)
+
+    objects = AuditEventManager()
+
+    class Meta:
+        ordering = ["sequence"]
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        default_permissions = ("view",)
+
+    def __str__(self):
+        return f"#{self.sequence} {self.get_action_display()}"
+
+    HASHED_FIELDS = (
+        "sequence",
+        "created_at",
+        "actor_id",
+        "actor_name",
+        "actor_role",
+        "action",
+        "document_id",
+        "object_repr",
+        "revision_hash",
+        "from_state",
+        "to_state",
+        "stage",
+        "opinion",
+        "ip_address",
+        "user_agent",
+        "request_id",
+        "data",
+        "prev_hash",
+    )
+
+    def canonical(self) -> bytes:
+        """Return the event's canonical serialisation, the input of its hash."""
+        values = {name: getattr(self, name) for name in self.HASHED_FIELDS}
+        values["created_at"] = self.created_at.astimezone(datetime.UTC).isoformat(timespec="microseconds")
+        return json.dumps(values, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+    def compute_hash(self) -> str:
+        """Return SHA-256 over the previous event's hash and this event's canonical form."""
+        return hashlib.sha256(self.prev_hash.encode() + self.canonical()).hexdigest()
