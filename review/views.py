@@ -71,6 +71,8 @@ def document_list(request):
 
 @login_required
 def document_create(request):
+    if not request.user.memberships.filter(role=Membership.Role.DRAFTER).exists():
+        raise PermissionDenied(_("You do not draft for any department; ask an administrator for the drafter role."))
     form = DocumentForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         document = services.create_document(drafter=request.user, **form.cleaned_data)
@@ -112,8 +114,16 @@ def _detail_context(request, document: Document, **forms) -> dict:
     )
     can_review = document.state == Document.State.IN_REVIEW and document.review_refusal(user) is None
     can_publish = has_transition_perm(document.publish, user)
+    return_review = None
+    if document.state == Document.State.CHANGES_REQUESTED:
+        return_review = max(
+            (r for r in document.stage_reviews.all() if r.decision == StageReview.Decision.CHANGES_REQUESTED),
+            key=lambda review: review.decided_at,
+            default=None,
+        )
     context = {
         "document": document,
+        "return_review": return_review,
         "reviews": [
             review
             for review in document.stage_reviews.all()
