@@ -172,3 +172,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
 }
+
+# Signs the daily checkpoints of the audit chain. Keep it out of the database (and out of backups of it).
+AUDIT_CHECKPOINT_KEY = os.environ.get("DJANGO_AUDIT_CHECKPOINT_KEY", "") or f"checkpoint:{SECRET_KEY}"

@@ -1,10 +1,11 @@
 from django import forms
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Department, Membership
 
-from .models import Channel, Document
+from .models import AuditEvent, Channel, Document
 
 
 class DocumentForm(forms.ModelForm):
@@ -64,3 +65,30 @@ class PublishForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["channel"].choices = [(code, label) for code, label in Channel.choices if code in document.channels]
         self.fields["published_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
+
+
+class AuditFilterForm(forms.Form):
+    """The auditor's filters, shared by the audit page, its downloads and the API."""
+
+    since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    department = forms.ModelChoiceField(label=_("Department"), queryset=Department.objects.all(), required=False)
+    document = forms.IntegerField(label=_("Piece number"), required=False, min_value=1)
+    actor = forms.ModelChoiceField(
+        label=_("Actor"), queryset=get_user_model().objects.order_by("username"), required=False
+    )
+    action = forms.ChoiceField(label=_("Action"), choices=[("", "—")] + AuditEvent.Action.choices, required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("since") and cleaned.get("until") and cleaned["since"] > cleaned["until"]:
+            raise forms.ValidationError(_("The start of the period comes after its end."))
+        return cleaned
+
+    def filters(self) -> dict:
+        """Return the cleaned filters as keyword arguments for AuditEvent.objects.matching()."""
+        return {name: value for name, value in self.cleaned_data.items() if value not in (None, "")}
+
+    def describe(self) -> dict:
+        """Return the filters as plain strings, for manifests."""
+        return {name: str(getattr(value, "pk", value)) for name, value in self.filters().items()}

@@ -1,4 +1,3 @@
-import datetime
 import hashlib
 import json
 
@@ -14,7 +13,7 @@ from guardian.shortcuts import get_objects_for_user
 
 from accounts.models import Department, Membership
 
-from .audit import AuditEventManager
+from .audit import HASHED_FIELDS, AuditEventManager, event_hash
 
 Role = Membership.Role
 
@@ -488,33 +487,25 @@ class AuditEvent(models.Model):
     def __str__(self):
         return f"#{self.sequence} {self.get_action_display()}"
 
-    HASHED_FIELDS = (
-        "sequence",
-        "created_at",
-        "actor_id",
-        "actor_name",
-        "actor_role",
-        "action",
-        "document_id",
-        "object_repr",
-        "revision_hash",
-        "from_state",
-        "to_state",
-        "stage",
-        "opinion",
-        "ip_address",
-        "user_agent",
-        "request_id",
-        "data",
-        "prev_hash",
-    )
-
-    def canonical(self) -> bytes:
-        """Return the event's canonical serialisation, the input of its hash."""
-        values = {name: getattr(self, name) for name in self.HASHED_FIELDS}
-        values["created_at"] = self.created_at.astimezone(datetime.UTC).isoformat(timespec="microseconds")
-        return json.dumps(values, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
-
     def compute_hash(self) -> str:
         """Return SHA-256 over the previous event's hash and this event's canonical form."""
-        return hashlib.sha256(self.prev_hash.encode() + self.canonical()).hexdigest()
+        return event_hash({name: getattr(self, name) for name in HASHED_FIELDS})
+
+
+class AuditCheckpoint(models.Model):
+    """The head of the audit chain at the end of a day, signed with a key kept outside the database."""
+
+    day = models.DateField(_("day"), unique=True)
+    sequence = models.PositiveBigIntegerField(_("sequence"))
+    hash = models.CharField(_("hash"), max_length=64)
+    signature = models.CharField(_("signature"), max_length=64)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["day"]
+        verbose_name = _("audit checkpoint")
+        verbose_name_plural = _("audit checkpoints")
+        default_permissions = ("view",)
+
+    def __str__(self):
+        return f"{self.day} #{self.sequence}"
