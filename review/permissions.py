@@ -75,3 +75,10 @@ def open_publishing(document: Document) -> None:
     for group in publisher_groups(document):
         assign_perm("view_document", group, document)
         assign_perm("publish_document", group, document)
+
+
+def can_audit(user) -> bool:
+    """Return whether `user` may read and download the audit log and the register: auditors and superusers."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or user.memberships.filter(role=Membership.Role.AUDITOR).exists()
