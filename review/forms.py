@@ -15,7 +15,7 @@ class DocumentForm(forms.ModelForm):
 
     class Meta:
         model = Document
-        fields = ["title", "department", "kind", "channels", "source", "is_major", "due_date", "body"]
+        fields = ["title", "body", "department", "kind", "channels", "source", "is_major", "due_date"]
         widgets = {
             "body": forms.HiddenInput(attrs={"id": "id_body"}),
             "due_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),

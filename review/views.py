@@ -76,8 +76,7 @@ def document_create(request):
     form = DocumentForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         document = services.create_document(drafter=request.user, **form.cleaned_data)
-        messages.success(request, _("Draft saved. Submit it when it is ready for review."))
-        return redirect(document)
+        return _saved(request, document)
     return render(request, "review/document_form.html", {"form": form})
 
 
@@ -95,9 +94,21 @@ def document_edit(request, pk):
             services.edit_document(document=document, user=request.user, **changes)
         except (PermissionDenied, services.Conflict) as error:
             return refuse(request, document, "edit", error)
-        messages.success(request, _("Changes saved."))
-        return redirect(document)
+        return _saved(request, document)
     return render(request, "review/document_form.html", {"form": form, "document": document})
+
+
+def _saved(request, document: Document):
+    """Answer a saved draft; with "Save and submit", send it on to the first stage as well."""
+    if "submit" not in request.POST:
+        messages.success(request, _("Draft saved. Submit it when it is ready for review."))
+        return redirect(document)
+    try:
+        services.submit_document(document=document, user=request.user)
+    except (PermissionDenied, services.Conflict) as error:
+        return refuse(request, document, "submit", error)
+    messages.success(request, _("Saved and submitted for review."))
+    return redirect(document)
 
 
 def _detail_context(request, document: Document, **forms) -> dict:

@@ -2,24 +2,13 @@
 
 from django.db import migrations
 
-CLINIC_STAGES = [
-    (1, "初审", "information_officer", False),
-    (2, "复审", "department_head", False),
-    (3, "终审", "publicity_leader", False),
-    (4, "审定", "principal_leader", True),
-]
+from review.defaults import create_clinic_workflow
 
 
 def create_default_workflow(apps, schema_editor):
     Workflow = apps.get_model("review", "Workflow")
-    Stage = apps.get_model("review", "Stage")
-    if Workflow.objects.exists():
-        return
-    workflow = Workflow.objects.create(name="三审三校")
-    Stage.objects.bulk_create(
-        Stage(workflow=workflow, position=position, name=name, role=role, major_only=major_only)
-        for position, name, role, major_only in CLINIC_STAGES
-    )
+    if not Workflow.objects.exists():
+        create_clinic_workflow(Workflow, apps.get_model("review", "Stage"))
 
 
 class Migration(migrations.Migration):

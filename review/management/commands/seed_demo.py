@@ -9,7 +9,8 @@ from django.utils import timezone
 from accounts.models import Department, Membership, User
 from accounts.services import add_membership
 from review import services
-from review.models import Document
+from review.defaults import create_clinic_workflow
+from review.models import Document, Stage, Workflow
 
 PASSWORD = "demo-pass-2026"
 Role = Membership.Role
@@ -55,6 +56,8 @@ class Command(BaseCommand):
             code: Department.objects.get_or_create(code=code, defaults={"name": name})[0]
             for code, name in DEPARTMENTS
         }
+        if not Workflow.objects.filter(is_active=True).exists():
+            create_clinic_workflow(Workflow, Stage)
         users = {}
         for username, name, role, department in PEOPLE:
             user = self._user(username, display_name=name)
