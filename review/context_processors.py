@@ -1,11 +1,20 @@
 from django.utils.functional import SimpleLazyObject
 
-from .models import Document
+from .models import Document, Stage
+from .permissions import can_audit, can_keep_register
+
+
+REVIEWER_ROLES = [role for role, _label in Stage.REVIEWER_ROLES]
 
 
 def navigation(request):
-    """Give templates the size of the user's queue, counted only if a template asks for it."""
+    """Give templates the size of the user's queue and whether they may audit, each worked out only if asked for."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"queue_count": SimpleLazyObject(lambda: Document.objects.awaiting(user).count())}
+    return {
+        "queue_count": SimpleLazyObject(lambda: Document.objects.awaiting(user).count()),
+        "can_audit": SimpleLazyObject(lambda: can_audit(user)),
+        "can_keep_register": SimpleLazyObject(lambda: can_keep_register(user)),
+        "is_reviewer": SimpleLazyObject(lambda: user.memberships.filter(role__in=REVIEWER_ROLES).exists()),
+    }

@@ -23,6 +23,7 @@ class DocumentForm(forms.ModelForm):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["department"].empty_label = _("Choose a department")
         self.fields["department"].queryset = Department.objects.filter(
             memberships__user=user, memberships__role=Membership.Role.DRAFTER
         ).distinct()
@@ -72,12 +73,14 @@ class AuditFilterForm(forms.Form):
 
     since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    department = forms.ModelChoiceField(label=_("Department"), queryset=Department.objects.all(), required=False)
+    department = forms.ModelChoiceField(
+        label=_("Department"), queryset=Department.objects.all(), required=False, empty_label=_("All")
+    )
     document = forms.IntegerField(label=_("Piece number"), required=False, min_value=1)
     actor = forms.ModelChoiceField(
-        label=_("Actor"), queryset=get_user_model().objects.order_by("username"), required=False
+        label=_("Actor"), queryset=get_user_model().objects.order_by("username"), required=False, empty_label=_("All")
     )
-    action = forms.ChoiceField(label=_("Action"), choices=[("", "—")] + AuditEvent.Action.choices, required=False)
+    action = forms.ChoiceField(label=_("Action"), choices=[("", _("All"))] + AuditEvent.Action.choices, required=False)
 
     def clean(self):
         cleaned = super().clean()
@@ -92,3 +95,24 @@ class AuditFilterForm(forms.Form):
     def describe(self) -> dict:
         """Return the filters as plain strings, for manifests."""
         return {name: str(getattr(value, "pk", value)) for name, value in self.filters().items()}
+
+
+class RegisterFilterForm(forms.Form):
+    """The period of the publication register, shared by its page and its downloads."""
+
+    since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("since") and cleaned.get("until") and cleaned["since"] > cleaned["until"]:
+            raise forms.ValidationError(_("The start of the period comes after its end."))
+        return cleaned
+
+    def filters(self) -> dict:
+        """Return the period as keyword arguments for Publication.objects.published_between()."""
+        return {name: value for name, value in self.cleaned_data.items() if value is not None}
+
+    def describe(self) -> dict:
+        """Return the period as ISO dates, for the audit event and the PDF."""
+        return {name: value.isoformat() for name, value in self.filters().items()}

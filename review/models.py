@@ -18,6 +18,14 @@ from .audit import HASHED_FIELDS, AuditEventManager, event_hash
 Role = Membership.Role
 
 
+def role_label(code: str) -> str:
+    """Return the display name of a role code, in the active language (codes are what records keep)."""
+    try:
+        return Membership.Role(code).label
+    except ValueError:
+        return code
+
+
 def content_hash(title: str, body: str) -> str:
     """Return the SHA-256 of a revision's content in a canonical form."""
     canonical = json.dumps({"title": title, "body": body}, ensure_ascii=False, sort_keys=True)
@@ -374,7 +382,7 @@ class StageReview(models.Model):
         verbose_name=_("decided by"),
     )
     signer_name = models.CharField(_("printed name"), max_length=150, blank=True)
-    signer_role = models.CharField(_("role"), max_length=100, blank=True)
+    signer_role = models.CharField(_("role"), max_length=100, blank=True, help_text=_("The role code, as signed."))
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
     opinion = models.TextField(_("opinion"), blank=True)
     revision = models.ForeignKey(
@@ -393,6 +401,30 @@ class StageReview(models.Model):
     def __str__(self):
         return f"{self.document} · {self.meaning} · {self.get_decision_display()}"
 
+    @property
+    def signer_role_label(self) -> str:
+        return role_label(self.signer_role)
+
+
+class PublicationQuerySet(models.QuerySet):
+    def published_between(self, since=None, until=None) -> "PublicationQuerySet":
+        """Return the publications of a period: whole days in the local time zone, both ends included."""
+        publications = self
+        if since:
+            publications = publications.filter(published_at__date__gte=since)
+        if until:
+            publications = publications.filter(published_at__date__lte=until)
+        return publications
+
+    def for_register(self) -> "PublicationQuerySet":
+        """Return the publications with what the register shows of each, in a fixed number of queries."""
+        approvals = StageReview.objects.filter(decision=StageReview.Decision.APPROVED).order_by(
+            "round", "stage__position"
+        )
+        return self.select_related("document__department", "document__drafter", "publisher").prefetch_related(
+            models.Prefetch("document__stage_reviews", queryset=approvals, to_attr="approvals")
+        )
+
 
 class Publication(models.Model):
     """Where and when an approved piece went out, and who put it there."""
@@ -409,6 +441,8 @@ class Publication(models.Model):
     revision = models.ForeignKey(Revision, on_delete=models.PROTECT, related_name="+", verbose_name=_("revision"))
     recorded_at = models.DateTimeField(_("recorded"), auto_now_add=True)
 
+    objects = PublicationQuerySet.as_manager()
+
     class Meta:
         ordering = ["-published_at"]
         verbose_name = _("publication")
@@ -416,6 +450,20 @@ class Publication(models.Model):
 
     def __str__(self):
         return f"{self.document} · {self.get_channel_display()}"
+
+    def signatures(self) -> list[StageReview]:
+        """Return the approvals of the round that was published, in stage order (prefetched by for_register)."""
+        approvals = getattr(self.document, "approvals", None)
+        if approvals is None:
+            approvals = self.document.stage_reviews.filter(decision=StageReview.Decision.APPROVED).order_by(
+                "round", "stage__position"
+            )
+        # Only an approved piece is published, and an approved piece starts no new round.
+        return [
+            review
+            for review in approvals
+            if review.round == self.document.round and review.revision_id == self.revision_id
+        ]
 
 
 class AuditEvent(models.Model):
@@ -487,6 +535,10 @@ class AuditEvent(models.Model):
     def __str__(self):
         return f"#{self.sequence} {self.get_action_display()}"
 
+    @property
+    def actor_role_label(self) -> str:
+        return role_label(self.actor_role)
+
     def compute_hash(self) -> str:
         """Return SHA-256 over the previous event's hash and this event's canonical form."""
         return event_hash({name: getattr(self, name) for name in HASHED_FIELDS})
@@ -509,3 +561,101 @@ class AuditCheckpoint(models.Model):
 
     def __str__(self):
         return f"{self.day} #{self.sequence}"
+
+
+class ExportJob(models.Model):
+    """One download of the (filtered) audit log in one format, and the figures of its manifest."""
+
+    class Format(models.TextChoices):
+        CSV = "csv", _("CSV")
+        XLSX = "xlsx", _("Excel (XLSX)")
+        JSONL = "jsonl", _("JSON Lines")
+        PDF = "pdf", _("PDF")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    # Streamed straight to the browser; the others are written to a file by a background task.
+    STREAMED_FORMATS = (Format.CSV, Format.JSONL)
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("requested by")
+    )
+    format = models.CharField(_("format"), max_length=8, choices=Format.choices)
+    filters = models.JSONField(_("filters"), default=dict, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    # The chain's head when the export began: the export never reaches past it.
+    head_sequence = models.PositiveBigIntegerField(_("head sequence"), null=True, blank=True)
+    head_hash = models.CharField(_("head hash"), max_length=64, blank=True)
+    rows_total = models.PositiveBigIntegerField(_("rows to write"), null=True, blank=True)
+    rows_done = models.PositiveBigIntegerField(_("rows written"), default=0)
+    row_count = models.PositiveBigIntegerField(_("rows"), null=True, blank=True)
+    first_sequence = models.PositiveBigIntegerField(_("first sequence"), null=True, blank=True)
+    last_sequence = models.PositiveBigIntegerField(_("last sequence"), null=True, blank=True)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
+    file = models.FileField(_("file"), upload_to="exports/", blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("audit log export")
+        verbose_name_plural = _("audit log exports")
+
+    def __str__(self):
+        return f"#{self.pk} {self.get_format_display()} · {self.get_status_display()}"
+
+    def get_absolute_url(self):
+        return reverse("review:audit_export", args=[self.pk])
+
+    @property
+    def is_streamed(self) -> bool:
+        return self.format in self.STREAMED_FORMATS
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def download_name(self) -> str:
+        return f"audit-log-{self.pk}.{self.format}"
+
+    def mark_done(self, *, row_count: int, first_sequence, last_sequence, sha256: str) -> None:
+        """Record the figures of a finished export."""
+        self.status = self.Status.DONE
+        self.rows_done = self.row_count = row_count
+        self.first_sequence, self.last_sequence, self.sha256 = first_sequence, last_sequence, sha256
+        self.finished_at = timezone.now()
+        self.save(
+            update_fields=[
+                "status", "rows_done", "row_count", "first_sequence", "last_sequence", "sha256", "finished_at"
+            ]
+        )  # fmt: skip
+
+    def mark_failed(self, error: str) -> None:
+        """Record why the export did not finish."""
+        self.status, self.error, self.finished_at = self.Status.FAILED, error, timezone.now()
+        self.save(update_fields=["status", "error", "finished_at"])
+
+    def manifest(self) -> dict:
+        """Return the manifest that vouches for this export's file."""
+        from .exports import build_manifest
+
+        return build_manifest(
+            format=self.format,
+            filters=self.filters,
+            row_count=self.row_count,
+            first_sequence=self.first_sequence,
+            last_sequence=self.last_sequence,
+            head_sequence=self.head_sequence,
+            head_hash=self.head_hash,
+            sha256=self.sha256,
+            file=self.download_name,
+            generated_at=self.finished_at,
+            export_id=self.pk,
+            status=self.status,
+        )

@@ -1,12 +1,14 @@
 """Object permissions on pieces: who holds what, and the grants the workflow moves along."""
 
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
 from accounts.models import Membership
 from accounts.services import role_group
 
-from .models import Document, Stage
+from .models import Document, ExportJob, Stage
 
 
 def holds(user, perm: str, document: Document) -> bool:
@@ -82,3 +84,20 @@ def can_audit(user) -> bool:
     if not user.is_authenticated or not user.is_active:
         return False
     return user.is_superuser or user.memberships.filter(role=Membership.Role.AUDITOR).exists()
+
+
+def get_export_job(user, pk) -> ExportJob:
+    """Return an audit log export to the auditor who asked for it (or a superuser); otherwise 403 or 404."""
+    if not can_audit(user):
+        raise PermissionDenied
+    job = get_object_or_404(ExportJob.objects.select_related("requested_by"), pk=pk)
+    if job.requested_by_id != user.pk and not user.is_superuser:
+        raise PermissionDenied
+    return job
+
+
+def can_keep_register(user) -> bool:
+    """Return whether `user` may read and download the publication register: auditors, superusers and publishers."""
+    if can_audit(user):
+        return True
+    return user.is_authenticated and user.is_active and user.memberships.filter(role=Membership.Role.PUBLISHER).exists()

@@ -191,13 +191,12 @@ def _decide(*, document: Document, user: User, review_id: int | None, decision: 
 
     # The conditional update is the guard against a second reviewer of the same stage:
     # only one request can move the row out of "pending".
-    role_label = Membership.Role(review.stage.role).label
     decided = StageReview.objects.filter(pk=review.pk, decision=StageReview.Decision.PENDING).update(
         decision=decision,
         decided_by=user,
         decided_at=timezone.now(),
         signer_name=user.printed_name,
-        signer_role=str(role_label),
+        signer_role=review.stage.role,
         opinion=opinion,
     )
     if not decided:
@@ -227,7 +226,7 @@ def _decide(*, document: Document, user: User, review_id: int | None, decision: 
     AuditEvent.objects.record(
         action=action,
         actor=user,
-        actor_role=role_label,
+        actor_role=review.stage.role,
         document=document,
         from_state=from_state,
         to_state=document.state,

@@ -1,18 +1,28 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
 from django_fsm import has_transition_perm
 
 from accounts.models import Membership
 
 from . import services
-from .forms import DecisionForm, DocumentForm, PublishForm
-from .models import AuditEvent, Document, StageReview
-from .permissions import get_visible_document
+from .audit import verify_chain
+from .exports import CONTENT_TYPES, chain_head, record_download, start_export, stream_job
+from .forms import AuditFilterForm, DecisionForm, DocumentForm, PublishForm, RegisterFilterForm
+from .models import AuditEvent, Document, ExportJob, Publication, StageReview
+from .permissions import can_audit, can_keep_register, get_export_job, get_visible_document
+from .register import register_csv, register_xlsx
+from .signoff import check_code
 
 PAGE_SIZE = 25
 
@@ -256,3 +266,236 @@ def document_withdraw(request, pk):
         return refuse(request, document, "withdraw", error)
     messages.success(request, _("Withdrawn."))
     return redirect(document)
+
+
+# The audit log: reading, verifying and downloading it (auditors and superusers only).
+
+AUDIT_PAGE_SIZE = 50
+# Recomputing the chain reads every row; on a large log a result a few minutes old is good enough to show.
+VERIFICATION_CACHE_SECONDS = 300
+
+
+def _require_auditor(user) -> None:
+    if not can_audit(user):
+        raise PermissionDenied(_("Only auditors can read the audit log."))
+
+
+def _sequence_param(value) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def _audit_page(events, *, before: int | None, after: int | None) -> dict:
+    """Return one page of events, newest first, found by sequence number rather than by counting rows."""
+    if after is not None:
+        newer_first = list(events.filter(sequence__gt=after).order_by("sequence")[: AUDIT_PAGE_SIZE + 1])
+        if len(newer_first) > AUDIT_PAGE_SIZE:
+            rows = newer_first[:AUDIT_PAGE_SIZE][::-1]
+            return {"rows": rows, "has_newer": True, "has_older": events.filter(sequence__lte=after).exists()}
+        before = None  # Fewer than a page is newer: that is the newest page.
+    newest_first = events.order_by("-sequence")
+    if before is not None:
+        newest_first = newest_first.filter(sequence__lt=before)
+    rows = list(newest_first[: AUDIT_PAGE_SIZE + 1])
+    return {
+        "rows": rows[:AUDIT_PAGE_SIZE],
+        "has_older": len(rows) > AUDIT_PAGE_SIZE,
+        "has_newer": before is not None and events.filter(sequence__gte=before).exists(),
+    }
+
+
+def _verification_key(head) -> str:
+    return f"audit-verification:{head.sequence}:{head.hash}"
+
+
+@login_required
+@require_GET
+def audit_log(request):
+    _require_auditor(request.user)
+    form = AuditFilterForm(request.GET or None)
+    events = AuditEvent.objects.all()
+    if form.is_bound:
+        events = events.matching(**form.filters()) if form.is_valid() else events.none()
+    page = _audit_page(
+        events, before=_sequence_param(request.GET.get("before")), after=_sequence_param(request.GET.get("after"))
+    )
+    if document_ids := {event.document_id for event in page["rows"] if event.document_id}:
+        visible = Document.objects.visible_to(request.user).filter(pk__in=document_ids)
+        linkable = set(visible.values_list("pk", flat=True))
+        for event in page["rows"]:
+            event.linkable = event.document_id in linkable
+    head = chain_head()
+    context = {
+        "form": form,
+        "page": page,
+        "head": head,
+        "verification": cache.get(_verification_key(head)),
+        "filters": form.describe() if form.is_bound and form.is_valid() else {},
+        "formats": ExportJob.Format.choices,
+        "exports": ExportJob.objects.filter(requested_by=request.user)[:5],
+    }
+    return render(request, "review/audit_log.html", context)
+
+
+@login_required
+@require_GET
+def audit_verify(request):
+    """Recompute the chain (or show a result a few minutes old for the same head) as a partial."""
+    _require_auditor(request.user)
+    head = chain_head()
+    key = _verification_key(head)
+    verification = None if request.GET.get("now") else cache.get(key)
+    if verification is None:
+        result = verify_chain()
+        verification = {**vars(result), "checked_at": timezone.now()}
+        cache.set(key, verification, VERIFICATION_CACHE_SECONDS)
+    return render(request, "review/_audit_verification.html", {"verification": verification, "head": head})
+
+
+@login_required
+@require_POST
+def audit_export_create(request):
+    _require_auditor(request.user)
+    form = AuditFilterForm(request.POST)
+    export_format = request.POST.get("format", "")
+    if export_format not in ExportJob.Format.values or not form.is_valid():
+        messages.error(request, _("Choose a format and a valid period to download."))
+        query = {name: request.POST.get(name) for name in form.fields if request.POST.get(name)}
+        return redirect(f"{reverse('review:audit')}?{urlencode(query)}")
+    job = start_export(user=request.user, format=export_format, filters=form.describe())
+    if not job.is_streamed:
+        return redirect(job)
+    # The download event is already in the log; the figures land on the job when the last byte is sent.
+    response = StreamingHttpResponse(stream_job(job), content_type=CONTENT_TYPES[job.format])
+    return _as_download(request, response, job)
+
+
+def _as_download(request, response, job: ExportJob):
+    response["Content-Disposition"] = content_disposition_header(True, job.download_name)
+    response["X-Export-Manifest"] = request.build_absolute_uri(reverse("review:audit_export_manifest", args=[job.pk]))
+    return response
+
+
+@login_required
+@require_GET
+def audit_export(request, pk):
+    job = get_export_job(request.user, pk)
+    partial = "#status" if request.headers.get("HX-Request") else ""
+    return render(request, f"review/audit_export.html{partial}", {"job": job})
+
+
+@login_required
+@require_GET
+def audit_export_download(request, pk):
+    job = get_export_job(request.user, pk)
+    if job.status != ExportJob.Status.DONE or not job.file:
+        raise Http404
+    record_download(format=job.format, filters=job.filters, actor=request.user, export_job=job.pk)
+    response = FileResponse(job.file.open("rb"), content_type=CONTENT_TYPES[job.format])
+    return _as_download(request, response, job)
+
+
+@login_required
+@require_GET
+def audit_export_manifest(request, pk):
+    job = get_export_job(request.user, pk)
+    response = JsonResponse(job.manifest(), json_dumps_params={"ensure_ascii": False, "indent": 2})
+    response["Content-Disposition"] = content_disposition_header(False, f"{job.download_name}.manifest.json")
+    return response
+
+
+# Sign-off sheets (审签单), their public verification, and the publication register (登记造册).
+
+
+def _pdf_response(content: bytes, filename: str, *, as_attachment: bool) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(as_attachment, filename)
+    return response
+
+
+@never_cache
+@login_required
+@require_GET
+def signoff_sheet(request, pk):
+    # WeasyPrint takes a second to import: only the PDF views pay for it.
+    from .pdf import signoff_sheet_pdf
+
+    document = get_visible_document(request.user, pk)
+    content = signoff_sheet_pdf(document, base_url=request.build_absolute_uri("/"))
+    AuditEvent.objects.record(
+        action=AuditEvent.Action.DOWNLOADED, actor=request.user, document=document, data={"format": "signoff_pdf"}
+    )
+    return _pdf_response(content, f"signoff-sheet-{document.pk}.pdf", as_attachment=False)
+
+
+@require_GET
+def verify_lookup(request):
+    """Send whoever types a sheet's code to its verification page (no login: anyone may check a sheet)."""
+    code = "".join(request.GET.get("code", "").split())
+    if code:
+        return redirect("review:verify", code=code)
+    return render(request, "review/verify.html", {"check": None, "code": ""})
+
+
+@require_GET
+def verify_sheet(request, code):
+    """Show whether a printed sign-off sheet still matches the record; 404 when no piece has its number."""
+    check = check_code(code)
+    return render(request, "review/verify.html", {"check": check, "code": code}, status=200 if check else 404)
+
+
+def _require_register_keeper(user) -> None:
+    if not can_keep_register(user):
+        raise PermissionDenied(_("Only auditors and publishers keep the publication register."))
+
+
+@login_required
+@require_GET
+def register(request):
+    _require_register_keeper(request.user)
+    form = RegisterFilterForm(request.GET)
+    if form.is_valid():
+        publications = Publication.objects.published_between(**form.filters()).for_register()
+        query = urlencode(form.describe())
+    else:
+        publications, query = Publication.objects.none(), ""
+    page = Paginator(publications, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "review/register.html", {"form": form, "page": page, "query": query})
+
+
+REGISTER_CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+}
+
+
+@never_cache
+@login_required
+@require_GET
+def register_download(request, fmt):
+    _require_register_keeper(request.user)
+    if fmt not in REGISTER_CONTENT_TYPES:
+        raise Http404
+    form = RegisterFilterForm(request.GET)
+    if not form.is_valid():
+        context = {"form": form, "page": Paginator(Publication.objects.none(), PAGE_SIZE).get_page(1), "query": ""}
+        return render(request, "review/register.html", context, status=400)
+    # The register is kept in the order things went out, numbered from 1.
+    publications = (
+        Publication.objects.published_between(**form.filters()).for_register().order_by("published_at", "pk")
+    )
+    if fmt == "pdf":
+        from .pdf import register_pdf
+
+        content = register_pdf(publications, form.describe())
+    else:
+        content = {"csv": register_csv, "xlsx": register_xlsx}[fmt](publications)
+    AuditEvent.objects.record(
+        action=AuditEvent.Action.DOWNLOADED,
+        actor=request.user,
+        data={"format": f"register_{fmt}", "filters": form.describe(), "rows": publications.count()},
+    )
+    response = HttpResponse(content, content_type=REGISTER_CONTENT_TYPES[fmt])
+    name = f"publication-register-{timezone.localdate():%Y%m%d}.{fmt}"
+    response["Content-Disposition"] = content_disposition_header(True, name)
+    return response

@@ -31,7 +31,8 @@ PEOPLE = [
     ("head2", "郑伟", Role.DEPARTMENT_HEAD, "medical-affairs"),
 ]
 
-BODY = "<p>{title}。</p><p>请广大居民相互转告，如有疑问请咨询卫生院{department}。</p>"
+# Paragraphs as the editor (Trix) writes them, so a first edit changes only what the drafter changes.
+BODY = "<div>{title}。<br><br>请广大居民相互转告，如有疑问请咨询卫生院{department}。</div>"
 
 # title, drafter, channels, is_major, due in days, who acts in turn ("submit", then reviewers; see _advance)
 PIECES = [

@@ -1,0 +1,262 @@
+"""Benchmark the audit log's exports and verification on a large, throwaway, hash-chained log.
+
+    .venv/bin/python bench/bench_audit.py [--events 100000 1000000] [--xlsx-limit 100000] [--no-trace]
+
+For each size it builds a fresh SQLite database (and a PostgreSQL one when DATABASE_URL is set: a new
+database on that server, dropped afterwards), fills it with N correctly chained events by bulk insert,
+then measures, each in a fresh process so that the peak resident memory belongs to that step alone:
+CSV and JSON Lines export, XLSX export (up to --xlsx-limit events) and `verify_chain()`.
+
+Time is measured on a plain run; the tracemalloc peak (Python allocations) on a second, traced run,
+since tracing slows Python down severalfold. ru_maxrss is the process's peak resident set, Django included.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+BATCH = 5000
+NAMES = ["张晓雯", "李信", "王建国", "陈志强", "刘德明", "赵敏", "孙丽"]
+ROLES = ["", "信息员", "科室负责人", "分管宣传工作领导", "主要领导"]
+TITLES = ["关于开展流感疫苗接种的通知", "世界卫生日健康讲座", "门诊时间调整公告", '=HYPERLINK("x")']
+ACTIONS = ["created", "edited", "submitted", "approved", "approved", "approved", "published", "login", "downloaded"]
+STAGES = ["初审", "复审", "终审"]
+USER_AGENT = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 MicroMessenger/8.0.50"
+
+
+def setup_django(database_url: str) -> None:
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+# Steps, each run in its own process: `bench_audit.py --step NAME --database URL`.
+
+
+def step_build(count: int) -> dict:
+    """Migrate the empty database and insert `count` chained events in batches."""
+    from django.core.management import call_command
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from review.audit import GENESIS_HASH, HASHED_FIELDS, event_hash
+
+    started = time.perf_counter()
+    call_command("migrate", verbosity=0)
+    migrated = time.perf_counter()
+    columns = (*HASHED_FIELDS, "hash")
+    sql = "INSERT INTO review_auditevent ({}) VALUES ({})".format(", ".join(columns), ", ".join(["%s"] * len(columns)))
+    adapt = connection.ops.adapt_datetimefield_value
+    moment = timezone.now() - datetime.timedelta(seconds=count)
+    prev_hash, batch = GENESIS_HASH, []
+    with transaction.atomic():
+        for sequence in range(1, count + 1):
+            action = ACTIONS[sequence % len(ACTIONS)]
+            values = {
+                "sequence": sequence,
+                "created_at": moment + datetime.timedelta(seconds=sequence, microseconds=sequence % 997),
+                "actor_id": sequence % 50 + 1,
+                "actor_name": NAMES[sequence % len(NAMES)],
+                "actor_role": ROLES[sequence % len(ROLES)],
+                "action": action,
+                "document_id": sequence // 7 + 1,
+                "object_repr": TITLES[(sequence // 7) % len(TITLES)],
+                "revision_hash": f"{sequence:064x}",
+                "from_state": "in_review" if action == "approved" else "",
+                "to_state": "in_review" if action == "approved" else "",
+                "stage": STAGES[sequence % 3] if action == "approved" else "",
+                "opinion": "同意发布，请注意标点符号的全半角统一。" if action == "approved" else "",
+                "ip_address": f"10.{sequence >> 16 & 255}.{sequence >> 8 & 255}.{sequence & 255}",
+                "user_agent": USER_AGENT,
+                "request_id": uuid.UUID(int=sequence).hex,
+                "data": {"round": 1, "stage_review": sequence} if action == "approved" else {},
+                "prev_hash": prev_hash,
+            }
+            prev_hash = event_hash(values)
+            row = [values[name] for name in HASHED_FIELDS]
+            row[1] = adapt(values["created_at"])
+            row[HASHED_FIELDS.index("data")] = json.dumps(values["data"])
+            batch.append((*row, prev_hash))
+            if len(batch) == BATCH:
+                with connection.cursor() as cursor:
+                    cursor.executemany(sql, batch)
+                batch = []
+        if batch:
+            with connection.cursor() as cursor:
+                cursor.executemany(sql, batch)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE review_auditevent")
+    return {"migrate_s": migrated - started, "insert_s": time.perf_counter() - migrated, "events": count}
+
+
+def step_export(export_format: str, trace: bool) -> dict:
+    from review.exports import chain_head, events_for, write_export
+
+    def run() -> tuple[float, object, int]:
+        head = chain_head()
+        with tempfile.TemporaryFile() as output:
+            started = time.perf_counter()
+            tally = write_export(export_format, events_for({}, head), output, summary={})
+            elapsed = time.perf_counter() - started
+            size = output.seek(0, os.SEEK_END)
+        return elapsed, tally, size
+
+    rss_before = rss_mib()
+    elapsed, tally, size = run()
+    result = {
+        "seconds": elapsed,
+        "rows": tally.row_count,
+        "mib": size / 2**20,
+        "rows_per_s": tally.row_count / elapsed,
+        "rss_before_mib": rss_before,
+        "maxrss_mib": rss_mib(),
+    }
+    if trace:
+        tracemalloc.start()
+        run()
+        result["tracemalloc_peak_mib"] = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    return result
+
+
+def step_verify() -> dict:
+    from review.audit import verify_chain
+
+    rss_before = rss_mib()
+    started = time.perf_counter()
+    verification = verify_chain()
+    elapsed = time.perf_counter() - started
+    if not verification.ok:
+        raise SystemExit(f"the benchmark chain does not verify: {verification}")
+    return {
+        "seconds": elapsed,
+        "events": verification.events,
+        "events_per_s": verification.events / elapsed,
+        "rss_before_mib": rss_before,
+        "maxrss_mib": rss_mib(),
+    }
+
+
+def run_step(database_url: str, *args: str) -> dict:
+    command = [sys.executable, __file__, "--database", database_url, *args]
+    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    if completed.returncode:
+        raise SystemExit(f"{' '.join(args)} failed:\n{completed.stderr}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+# The orchestration.
+
+
+class Database:
+    """A throwaway database for one run: a file in a temporary directory, or a new PostgreSQL database."""
+
+    def __init__(self, vendor: str, count: int):
+        self.vendor = vendor
+        if vendor == "sqlite":
+            self.directory = tempfile.TemporaryDirectory(prefix="imprimatur-bench-")
+            self.url = f"sqlite:///{self.directory.name}/bench.sqlite3"
+        else:
+            import psycopg
+
+            base = urlsplit(os.environ["DATABASE_URL"])
+            self.name = f"imprimatur_bench_{os.getpid()}_{count}"
+            self.admin_url = urlunsplit(base._replace(path="/postgres"))
+            with psycopg.connect(self.admin_url, autocommit=True) as admin:
+                admin.execute(f"DROP DATABASE IF EXISTS {self.name}")
+                admin.execute(f"CREATE DATABASE {self.name}")
+            self.url = urlunsplit(base._replace(path=f"/{self.name}"))
+
+    def drop(self) -> None:
+        if self.vendor == "sqlite":
+            self.directory.cleanup()
+            return
+        import psycopg
+
+        with psycopg.connect(self.admin_url, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+
+
+def bench(vendor: str, count: int, *, xlsx_limit: int, trace: bool) -> None:
+    print(f"\n== {vendor}, {count:,} events ==", flush=True)
+    database = Database(vendor, count)
+    try:
+        built = run_step(database.url, "--step", "build", "--count", str(count))
+        print(
+            f"build       {built['insert_s']:7.1f} s  ({count / built['insert_s']:,.0f} events/s, hashes included; "
+            f"migrate {built['migrate_s']:.1f} s)",
+            flush=True,
+        )
+        formats = ["csv", "jsonl"] + (["xlsx"] if count <= xlsx_limit else [])
+        trace_args = ["--trace"] if trace else []
+        for export_format in formats:
+            figures = run_step(database.url, "--step", export_format, *trace_args)
+            peak = f"tracemalloc peak {figures['tracemalloc_peak_mib']:6.1f} MiB, " if trace else ""
+            print(
+                f"{export_format:<6} export {figures['seconds']:7.1f} s  ({figures['rows_per_s']:,.0f} rows/s, "
+                f"{figures['mib']:,.0f} MiB file); {peak}maxrss {figures['maxrss_mib']:.0f} MiB "
+                f"(after start-up {figures['rss_before_mib']:.0f} MiB)",
+                flush=True,
+            )
+        figures = run_step(database.url, "--step", "verify")
+        print(
+            f"verify      {figures['seconds']:7.1f} s  ({figures['events_per_s']:,.0f} events/s); "
+            f"maxrss {figures['maxrss_mib']:.0f} MiB (after start-up {figures['rss_before_mib']:.0f} MiB)",
+            flush=True,
+        )
+    finally:
+        database.drop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--xlsx-limit", type=int, default=100_000, help="Export XLSX only up to this many events.")
+    parser.add_argument("--no-trace", dest="trace", action="store_false", help="Skip the tracemalloc runs.")
+    # Internal: one step in a fresh process.
+    parser.add_argument("--step", help=argparse.SUPPRESS)
+    parser.add_argument("--database", help=argparse.SUPPRESS)
+    parser.add_argument("--count", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--trace", dest="trace_step", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.step:
+        setup_django(args.database)
+        if args.step == "build":
+            result = step_build(args.count)
+        elif args.step == "verify":
+            result = step_verify()
+        else:
+            result = step_export(args.step, args.trace_step)
+        print(json.dumps(result))
+        return
+
+    vendors = ["sqlite"] + (["postgresql"] if os.environ.get("DATABASE_URL", "").startswith("postgres") else [])
+    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; vendors: {', '.join(vendors)}")
+    for vendor in vendors:
+        for count in args.events:
+            bench(vendor, count, xlsx_limit=args.xlsx_limit, trace=args.trace)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,225 @@
+"""The clinic's journeys in a real browser: draft to published, returned and resubmitted, refused, on a phone.
+
+Selectors use URLs, names and values rather than labels, so the tests hold whichever language the
+translations are in; where text is checked it is data (titles, printed names, stage names) or English
+after switching to it.
+"""
+
+import os
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from review.models import Document, Publication
+
+from .conftest import PHONE_USER_AGENT
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+# Seeded by seed_demo: submitted by 张晓雯, waiting for 李信 (officer) at 初审.
+WAITING_AT_FIRST_REVIEW = "家庭医生签约服务宣传"
+DETAIL_URL = re.compile(r"/documents/(\d+)/$")
+
+
+def screenshot(page: Page, name: str):
+    """With E2E_SCREENSHOTS=1, keep a picture of the page in /tmp/e2e-<name>.png to look at."""
+    if os.environ.get("E2E_SCREENSHOTS"):
+        page.screenshot(path=f"/tmp/e2e-{name}.png", full_page=True)
+
+
+def open_queue(page: Page):
+    page.click("header nav a[href='/queue/']")
+    expect(page).to_have_url(re.compile(r"/queue/$"))
+
+
+def open_pieces(page: Page):
+    page.click("header nav a[href='/documents/']")
+    expect(page).to_have_url(re.compile(r"/documents/$"))
+
+
+def open_piece(page: Page, title: str):
+    page.get_by_role("link", name=title, exact=True).click()
+    expect(page).to_have_url(DETAIL_URL)
+    expect(page.locator("h1")).to_have_text(title)
+
+
+def decide(page: Page, decision: str, opinion: str):
+    """Write the opinion (or reason) and press Approve, Return for changes or Reject."""
+    page.fill("#id_opinion", opinion)
+    with page.expect_navigation():
+        page.click(f"form.decision button[value={decision}]")
+
+
+def approve_from_queue(page: Page, title: str, opinion: str):
+    open_queue(page)
+    open_piece(page, title)
+    decide(page, "approve", opinion)
+    expect(page.locator(".message.success")).to_be_visible()
+
+
+def has_horizontal_overflow(page: Page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+
+
+def test_it_takes_a_piece_from_draft_to_published(page_for):
+    title = "儿童营养咨询义诊通知"
+    link = "https://example.org/news/child-nutrition"
+
+    drafter = page_for("drafter")
+    open_pieces(drafter)
+    drafter.click("a[href='/documents/new/']")
+    drafter.fill("#id_title", title)
+    drafter.select_option("#id_department", label="公共卫生科")
+    drafter.check("input[name=channels][value=website]")
+    drafter.check("input[name=channels][value=wechat]")
+    drafter.click("trix-editor")
+    drafter.keyboard.type("本周六上午，卫生院在门诊大厅为0至6岁儿童提供免费营养咨询。")
+    screenshot(drafter, "new-piece")
+    with drafter.expect_navigation():
+        drafter.click("form.form button[name=save]")
+    expect(drafter).to_have_url(DETAIL_URL)
+    expect(drafter.locator(".state")).to_have_class(re.compile(r"\bstate-draft\b"))
+    expect(drafter.locator("section.body")).to_contain_text("免费营养咨询")
+
+    drafter.click("form[action$='/submit/'] button")
+    expect(drafter.locator(".state-in_review")).to_contain_text("初审")
+    document = Document.objects.get(title=title)
+    assert document.channels == ["website", "wechat"]
+
+    approve_from_queue(page_for("officer"), title, "内容准确，同意。")
+    approve_from_queue(page_for("head"), title, "同意发布。")
+    leader = page_for("leader")
+    approve_from_queue(leader, title, "同意。")
+    leader.goto(document.get_absolute_url())
+    expect(leader.locator(".state")).to_have_class(re.compile(r"\bstate-approved\b"))
+
+    publisher = page_for("publisher")
+    open_pieces(publisher)
+    open_piece(publisher, title)
+    publisher.select_option("#id_channel", "wechat")
+    publisher.fill("#id_url", link)
+    publisher.fill("#id_published_at", "2026-03-02T09:30")
+    with publisher.expect_navigation():
+        publisher.click("form[action$='/publish/'] button")
+
+    expect(publisher.locator(".message.success")).to_be_visible()
+    expect(publisher.locator("h1")).to_have_text(title)
+    expect(publisher.locator(".state")).to_have_class(re.compile(r"\bstate-published\b"))
+    record = publisher.locator("section.card", has=publisher.locator(f"a[href='{link}']"))
+    expect(record).to_contain_text("赵敏")
+    expect(record).to_contain_text("2026-03-02 09:30")
+    signoffs = publisher.locator("ol.timeline > li.decision-approved")
+    expect(signoffs).to_have_count(3)
+    for stage, name in [("初审", "李信"), ("复审", "王建国"), ("终审", "陈志强")]:
+        expect(signoffs.filter(has_text=stage)).to_contain_text(name)
+    screenshot(publisher, "published")
+
+    document.refresh_from_db()
+    assert document.state == Document.State.PUBLISHED
+    publication = Publication.objects.get(document=document)
+    assert (publication.channel, publication.url) == ("wechat", link)
+
+
+def test_it_returns_and_resubmits(page_for):
+    reason = "请补充签约服务的办理地点和咨询电话。"
+
+    officer = page_for("officer")
+    open_queue(officer)
+    open_piece(officer, WAITING_AT_FIRST_REVIEW)
+    decide(officer, "return", reason)
+    expect(officer.locator(".message.success")).to_be_visible()
+
+    drafter = page_for("drafter")
+    open_pieces(drafter)
+    open_piece(drafter, WAITING_AT_FIRST_REVIEW)
+    expect(drafter.locator(".state")).to_have_class(re.compile(r"\bstate-changes_requested\b"))
+    notice = drafter.locator("section.notice")
+    expect(notice).to_contain_text(reason)
+    expect(notice).to_contain_text("李信")
+    screenshot(drafter, "returned")
+
+    drafter.click("a[href$='/edit/']")
+    expect(drafter).to_have_url(re.compile(r"/edit/$"))
+    drafter.click("trix-editor")
+    drafter.keyboard.press("Control+End")
+    drafter.keyboard.type("办理地点：卫生院一楼家庭医生工作室；咨询电话：0000-1234567。")
+    screenshot(drafter, "edit-returned")
+    with drafter.expect_navigation():
+        drafter.click("form.form button[name=submit]")  # Save and submit for review
+    expect(drafter).to_have_url(DETAIL_URL)
+    expect(drafter.locator("section.body")).to_contain_text("咨询电话：0000-1234567")
+    expect(drafter.locator(".state-in_review")).to_contain_text("初审")
+    expect(drafter.locator("section.notice")).to_have_count(0)
+    document = Document.objects.get(title=WAITING_AT_FIRST_REVIEW)
+    assert (document.state, document.current_stage.name, document.round) == (Document.State.IN_REVIEW, "初审", 2)
+
+    officer.reload()
+    open_queue(officer)
+    expect(officer.get_by_role("link", name=WAITING_AT_FIRST_REVIEW, exact=True)).to_be_visible()
+
+
+def test_it_refuses_return_without_reason_and_keeps_nothing_lost(page_for):
+    officer = page_for("officer")
+    open_queue(officer)
+    open_piece(officer, WAITING_AT_FIRST_REVIEW)
+    with officer.expect_navigation() as navigation:
+        officer.click("form.decision button[value=return]")
+    assert navigation.value.status == 400
+
+    expect(officer.locator("form.decision .errors[role=alert]")).to_be_visible()
+    expect(officer.locator(".message.success")).to_have_count(0)
+    expect(officer.locator("h1")).to_have_text(WAITING_AT_FIRST_REVIEW)
+    expect(officer.locator(".state-in_review")).to_contain_text("初审")
+    document = Document.objects.get(title=WAITING_AT_FIRST_REVIEW)
+    assert (document.state, document.current_stage.name, document.round) == (Document.State.IN_REVIEW, "初审", 1)
+    screenshot(officer, "return-without-reason")
+
+    # The form is still there to try again, and the piece still waits in the queue.
+    decide(officer, "return", "请补充服务对象范围。")
+    expect(officer.locator(".message.success")).to_be_visible()
+    document.refresh_from_db()
+    assert document.state == Document.State.CHANGES_REQUESTED
+
+
+def test_it_works_on_a_phone_viewport(page_for):
+    phone = page_for(
+        "officer",
+        viewport={"width": 390, "height": 844},
+        user_agent=PHONE_USER_AGENT,
+        device_scale_factor=3,
+        is_mobile=True,
+        has_touch=True,
+    )
+    open_queue(phone)
+    expect(phone.get_by_role("link", name=WAITING_AT_FIRST_REVIEW, exact=True)).to_be_visible()
+    screenshot(phone, "phone-queue")
+    assert not has_horizontal_overflow(phone), "the queue is wider than the phone's screen"
+
+    open_piece(phone, WAITING_AT_FIRST_REVIEW)
+    screenshot(phone, "phone-detail")
+    assert not has_horizontal_overflow(phone), "the piece is wider than the phone's screen"
+
+    decide(phone, "approve", "同意。")
+    expect(phone.locator(".message.success")).to_be_visible()
+    screenshot(phone, "phone-after-approve")
+    assert not has_horizontal_overflow(phone), "the page after approving is wider than the phone's screen"
+    document = Document.objects.get(title=WAITING_AT_FIRST_REVIEW)
+    assert document.current_stage.name == "复审"
+
+
+def test_it_switches_to_english(page_for):
+    page = page_for("officer")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    expect(page.locator("header nav")).not_to_contain_text("My queue")
+    with page.expect_navigation():
+        page.click("footer form.language button[value=en]")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("header nav")).to_contain_text("My queue")
+    expect(page.locator("header nav")).to_contain_text("Pieces")
+    screenshot(page, "english")
+
+    # The choice sticks: the next page is English too.
+    open_pieces(page)
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("h1")).to_have_text("Pieces")

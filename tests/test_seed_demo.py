@@ -1,0 +1,102 @@
+import io
+from collections import Counter
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import Department, Membership, User
+from review.audit import verify_chain
+from review.management.commands.seed_demo import PEOPLE, PIECES
+from review.models import AuditEvent, Document, Publication, StageReview
+
+PASSWORD = "demo-pass-2026"  # the README promises it
+USERNAMES = [username for username, *_ in PEOPLE] + ["admin"]
+
+
+def seed() -> str:
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def seeded(db):
+    seed()
+
+
+def snapshot():
+    return {
+        "departments": Department.objects.count(),
+        "users": User.objects.count(),
+        "memberships": Membership.objects.count(),
+        "documents": Document.objects.count(),
+        "reviews": StageReview.objects.count(),
+        "publications": Publication.objects.count(),
+        "events": AuditEvent.objects.count(),
+    }
+
+
+def test_it_creates_the_demo_clinic(seeded):
+    counts = snapshot()
+
+    assert (counts["departments"], counts["users"], counts["memberships"]) == (2, 11, 10)
+    assert (counts["documents"], counts["publications"]) == (len(PIECES), 1)
+    assert set(User.objects.values_list("username", flat=True)) == set(USERNAMES)
+    assert User.objects.get(username="admin").is_superuser
+    assert User.objects.get(username="drafter").printed_name == "张晓雯"
+
+
+def test_it_can_run_twice(seeded):
+    before = snapshot()
+
+    output = seed()
+
+    assert snapshot() == before
+    assert "Pieces already exist" in output
+    assert PASSWORD in output
+
+
+def test_it_lets_every_demo_user_log_in_even_after_a_second_run(seeded, client):
+    for username in USERNAMES:
+        assert client.login(username=username, password=PASSWORD), username
+    seed()
+    assert client.login(username="officer", password=PASSWORD)
+    assert not client.login(username="officer", password="wrong-pass-2026")
+
+
+def test_it_makes_pieces_in_several_states(seeded):
+    states = Counter(Document.objects.values_list("state", flat=True))
+
+    assert states == {
+        Document.State.DRAFT: 1,
+        Document.State.IN_REVIEW: 5,
+        Document.State.APPROVED: 1,
+        Document.State.PUBLISHED: 1,
+        Document.State.CHANGES_REQUESTED: 1,
+    }
+    stages = Counter(Document.objects.filter(state="in_review").values_list("current_stage__name", flat=True))
+    assert stages == {"初审": 2, "复审": 1, "终审": 1, "审定": 1}
+    assert Document.objects.get(title="重大公共卫生事件应急演练").is_major
+    assert Document.objects.get(title="高血压防治知识讲座预告").is_overdue
+
+
+def test_it_gives_each_reviewer_a_queue(seeded):
+    queues = {
+        username: set(Document.objects.awaiting(User.objects.get(username=username)).values_list("title", flat=True))
+        for username in ("officer", "head", "leader", "principal", "publisher", "officer2", "drafter")
+    }
+
+    assert queues == {
+        "officer": {"家庭医生签约服务宣传"},
+        "head": {"高血压防治知识讲座预告"},
+        "leader": {"卫生院开展义诊活动"},
+        "principal": {"重大公共卫生事件应急演练"},
+        "publisher": set(),
+        "officer2": {"医务科便民门诊时间调整"},
+        "drafter": set(),
+    }
+
+
+def test_it_leaves_an_intact_audit_chain(seeded):
+    assert verify_chain().ok
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.PUBLISHED).count() == 1
