@@ -4,9 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 
 # The newest interpreter of 3.12 or later that actually runs (pyenv shims may exist but fail).
-PYTHON_CANDIDATES := python3.13 python3.12 python3 \
-	$(wildcard $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python3) \
-	$(wildcard /usr/local/bin/python3.1[2-9] /usr/bin/python3.1[2-9])
+PYTHON_CANDIDATES = python3.14 python3.13 python3.12 python3 \
+	$(shell ls -d $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python3 /usr/local/bin/python3.1[2-9] /usr/bin/python3.1[2-9] 2>/dev/null | sort -rV)
 find_python = $(firstword $(foreach p,$(PYTHON_CANDIDATES),$(shell $(p) -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && echo $(p))))
 
 .PHONY: run test worker lint messages clean

@@ -183,6 +183,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    # WeasyPrint reports each step of each PDF at INFO; its warnings (a font not loaded) still show.
+    "loggers": {"weasyprint.progress": {"level": "WARNING"}},
 }
 
 # Signs the daily checkpoints of the audit chain. Keep it out of the database (and out of backups of it).

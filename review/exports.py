@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import xlsxwriter
 from django.core.files import File
 from django.db import transaction
 from django.db.models import Count, Max, Min
@@ -172,8 +173,6 @@ def column_labels() -> list[str]:
 
 def write_xlsx(events, output, tally: Tally, *, summary: dict, progress: Callable[[int], None] | None = None) -> None:
     """Write the events to `output` as XLSX, holding one row in memory at a time."""
-    import xlsxwriter
-
     workbook = xlsxwriter.Workbook(
         output,
         {

@@ -24,14 +24,15 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from pypdf import PdfReader, PdfWriter
+from pypdf import PageObject, PdfReader, PdfWriter
+from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject
 from weasyprint import HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
 from .models import Document, StageReview
 from .signoff import signatures, verification_code
-from .templatetags.review import signed_time
+from .templatetags.review_pdf import zoned
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 FONT_FILE = FONT_DIR / "WenQuanYiMicroHei.ttf"
@@ -42,6 +43,7 @@ STYLESHEET = "review/pdf/pdf.css"
 AUDIT_ROWS_PER_PART = 2500
 # A table row takes WeasyPrint several times longer than a paragraph; smaller parts keep each one quick.
 REGISTER_ROWS_PER_PART = 500
+STAMP_NAME = "/ImprimaturPageTotal"
 
 
 class ShippedFilesOnly(URLFetcher):
@@ -71,7 +73,7 @@ def counter_content(message: str, **counters: str) -> str:
 
 def printed_stamp() -> str:
     """Return 'Printed <now>' for the foot of every page, with the time zone and its UTC offset."""
-    return _("Printed %(time)s") % {"time": signed_time(timezone.now())}
+    return _("Printed %(time)s") % {"time": zoned(timezone.now())}
 
 
 def _page_context(*, part: str, first_page: int = 1, total_pages: int | None = None) -> dict:
@@ -139,16 +141,44 @@ def _write_in_parts(
         writer.append(PdfReader(io.BytesIO(document.write_pdf())))
         next_page += len(document.pages)
         rows_done += len(part_rows)
-        del document
+        del document  # let this part's layout go before the next one is made
         if progress and part_rows:
             progress(rows_done)
-    total_pages = next_page - 1
-    stamp_html = _html("review/pdf/base.html", {**context, **_page_context(part="stamp", total_pages=total_pages)})
-    stamp = PdfReader(io.BytesIO(stamp_html.write_pdf(font_config=font_config))).pages[0]
-    for page in writer.pages:
-        page.merge_page(stamp)
-    writer.add_metadata({"/Title": str(context.get("title", ""))})
+    stamp_html = _html("review/pdf/base.html", {**context, **_page_context(part="stamp", total_pages=next_page - 1)})
+    _stamp_every_page(writer, PdfReader(io.BytesIO(stamp_html.write_pdf(font_config=font_config))).pages[0])
+    writer.add_metadata({"/Title": str(context.get("title", "")), "/Creator": "Imprimatur"})
     writer.write(output)
+
+
+def _stamp_every_page(writer: PdfWriter, stamp: PageObject) -> None:
+    """Draw `stamp` (a one-page PDF's page of the same size) over every page, as one shared form XObject.
+
+    pypdf's merge_page would copy the stamp's resources into each page and re-parse each page's
+    content; this costs one small edit per page instead.
+    """
+    form = stamp[NameObject("/Contents")].get_object().clone(writer)
+    form.update(
+        {
+            NameObject("/Type"): NameObject("/XObject"),
+            NameObject("/Subtype"): NameObject("/Form"),
+            NameObject("/BBox"): ArrayObject(FloatObject(value) for value in stamp.mediabox),
+            NameObject("/Resources"): stamp[NameObject("/Resources")].clone(writer),
+        }
+    )
+    for page in writer.pages:
+        resources = page[NameObject("/Resources")].get_object()
+        xobjects = resources.setdefault(NameObject("/XObject"), DictionaryObject()).get_object()
+        xobjects[NameObject(STAMP_NAME)] = form.indirect_reference
+        contents = page[NameObject("/Contents")].get_object()
+        streams = [item.get_object() for item in contents] if isinstance(contents, ArrayObject) else [contents]
+        # Save the graphics state before the page's drawing and restore it after, so the stamp starts clean.
+        _rewrite(streams[0], before=b"q\n")
+        _rewrite(streams[-1], after=f"\nQ\n{STAMP_NAME} Do\n".encode())
+
+
+def _rewrite(stream, *, before: bytes = b"", after: bytes = b"") -> None:
+    stream.set_data(before + stream.get_data() + after)
+    stream.decoded_self = None  # pypdf keeps the decoded copy otherwise: thousands of pages' worth
 
 
 # The sign-off sheet (审签单).
@@ -171,7 +201,7 @@ def signoff_sheet_pdf(document: Document, *, base_url: str = "") -> bytes:
         for review in reviews
         if review.round == document.round and review.decision != StageReview.Decision.CANCELLED
     ]
-    earlier = [review for review in reviews if review.round < document.round and review in signed]
+    earlier = [review for review in signed if review.round < document.round]
     # Every review of a round signs the revision that was submitted; before submission, show the current one.
     signed_revision = latest[0].revision if latest else document.current_revision
     context = {
@@ -195,7 +225,7 @@ def signoff_sheet_pdf(document: Document, *, base_url: str = "") -> bytes:
 def register_pdf(publications, filters: dict) -> bytes:
     """Return the register of `publications` (Publication.objects.for_register()) as a PDF."""
     output = io.BytesIO()
-    context = {"title": _("Publication register"), "filters": filters}
+    context = {"title": _("Publication register"), "filters": filters, "page_size": "A4 landscape"}
     _write_in_parts(
         "review/pdf/register.html", context, publications.iterator(chunk_size=REGISTER_ROWS_PER_PART), output,
         rows_per_part=REGISTER_ROWS_PER_PART,

@@ -79,6 +79,11 @@ def open_publishing(document: Document) -> None:
         assign_perm("publish_document", group, document)
 
 
+def close_publishing(document: Document) -> None:
+    for group in publisher_groups(document):
+        remove_perm("publish_document", group, document)
+
+
 def can_audit(user) -> bool:
     """Return whether `user` may read and download the audit log and the register: auditors and superusers."""
     if not user.is_authenticated or not user.is_active:

@@ -157,8 +157,12 @@ def submit_document(*, document: Document, user: User) -> Document:
     return document
 
 
-def _decide(*, document: Document, user: User, review_id: int | None, decision: str, opinion: str) -> Document:
-    document = _locked(document)
+def check_decision(*, document: Document, user: User, review_id: int | None) -> StageReview:
+    """Return the stage review `user` may decide now, or raise why not.
+
+    A late click (the stage the form was made for is already decided) is a conflict, whoever clicks;
+    otherwise someone without the role, the drafter or a reviewer of another stage is refused.
+    """
     if document.state != Document.State.IN_REVIEW:
         raise Conflict(_("This piece is no longer in review (it is now %(state)s).") % {
             "state": document.get_state_display()
@@ -173,6 +177,12 @@ def _decide(*, document: Document, user: User, review_id: int | None, decision: 
     refusal = document.review_refusal(user)
     if refusal:
         raise PermissionDenied(refusal)
+    return review
+
+
+def _decide(*, document: Document, user: User, review_id: int | None, decision: str, opinion: str) -> Document:
+    document = _locked(document)
+    review = check_decision(document=document, user=user, review_id=review_id)
 
     from_state = document.state
     if decision == StageReview.Decision.APPROVED:
@@ -320,6 +330,7 @@ def withdraw(*, document: Document, user: User, reason: str = "") -> Document:
         )
         permissions.close_stage(document, stage)
     permissions.freeze_drafting(document)
+    permissions.close_publishing(document)
     document.save()
     AuditEvent.objects.record(
         action=AuditEvent.Action.WITHDRAWN,

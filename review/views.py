@@ -27,18 +27,19 @@ from .signoff import check_code
 PAGE_SIZE = 25
 
 
-def refuse(request, document: Document, attempted: str, error: Exception):
+def refuse(request, document: Document | None, attempted: str, error: Exception):
     """Record a refused action (outside the rolled-back transaction), then answer the user."""
+    state = document.state if document is not None else ""
     AuditEvent.objects.record(
         action=AuditEvent.Action.REFUSED,
         actor=request.user,
         document=document,
-        from_state=document.state,
-        to_state=document.state,
+        from_state=state,
+        to_state=state,
         data={"attempted": attempted, "reason": str(error)},
     )
-    if isinstance(error, PermissionDenied):
-        raise error
+    if isinstance(error, PermissionDenied) or document is None:
+        raise PermissionDenied(str(error))
     messages.error(request, str(error))
     return redirect(document)
 
@@ -82,7 +83,8 @@ def document_list(request):
 @login_required
 def document_create(request):
     if not request.user.memberships.filter(role=Membership.Role.DRAFTER).exists():
-        raise PermissionDenied(_("You do not draft for any department; ask an administrator for the drafter role."))
+        error = PermissionDenied(_("You do not draft for any department; ask an administrator for the drafter role."))
+        return refuse(request, None, "create", error)
     form = DocumentForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         document = services.create_document(drafter=request.user, **form.cleaned_data)
@@ -94,7 +96,8 @@ def document_create(request):
 def document_edit(request, pk):
     document = get_visible_document(request.user, pk)
     if not has_transition_perm(document.submit, request.user):
-        raise PermissionDenied(_("Only the drafter can edit this piece, and only before it is submitted."))
+        error = PermissionDenied(_("Only the drafter can edit this piece, and only before it is submitted."))
+        return refuse(request, document, "edit", error)
     form = DocumentForm(request.POST or None, instance=document, user=request.user)
     if request.method == "POST" and form.is_valid():
         changes = {name: form.cleaned_data[name] for name in services.EDITABLE_FIELDS}
@@ -188,11 +191,13 @@ def document_submit(request, pk):
 def _decide(request, pk, action: str):
     document = get_visible_document(request.user, pk)
     # Who and when come before what: an outsider or a late click is refused whatever the form says.
-    if document.state != Document.State.IN_REVIEW:
-        error = services.Conflict(_("This piece is no longer in review."))
+    posted_review = request.POST.get("review", "")
+    try:
+        services.check_decision(
+            document=document, user=request.user, review_id=int(posted_review) if posted_review.isdigit() else None
+        )
+    except (PermissionDenied, services.Conflict) as error:
         return refuse(request, document, action, error)
-    if refusal := document.review_refusal(request.user):
-        return refuse(request, document, action, PermissionDenied(refusal))
     form = DecisionForm(request.POST, reason_required=action != "approve")
     if not form.is_valid():
         context = _detail_context(request, document, decision_form=form, decision_action=action)

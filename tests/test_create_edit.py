@@ -78,6 +78,24 @@ def test_it_sanitises_the_body_in_the_service_too(drafter, department):
     assert document.body == CLEAN_BODY
 
 
+@pytest.mark.parametrize(
+    ("dirty", "clean"),
+    [
+        ("<p>通知</p><script>alert(1)</script>", "<p>通知</p>"),
+        ('<p onclick="x()" style="color:red">通知</p>', "<p>通知</p>"),
+        ('<a href="javascript:alert(1)">链接</a>', '<a rel="noopener noreferrer">链接</a>'),
+        (
+            '<a href="https://example.org/">链接</a>',
+            '<a href="https://example.org/" rel="noopener noreferrer">链接</a>',
+        ),
+        ('<iframe src="https://evil.example/"></iframe><p>正文</p>', "<p>正文</p>"),
+        ("<h2>标题</h2><ul><li>一</li></ul>", "<h2>标题</h2><ul><li>一</li></ul>"),
+    ],
+)
+def test_it_keeps_only_the_editors_formatting(dirty, clean):
+    assert services.sanitise(dirty) == clean
+
+
 def test_it_refuses_a_department_the_drafter_does_not_write_for(client_for, drafter, department, other_department):
     response = client_for(drafter).post(reverse("review:document_create"), form_data(other_department))
 
@@ -92,6 +110,16 @@ def test_it_keeps_the_typed_text_when_the_form_is_invalid(client_for, drafter, d
     assert response.status_code == 200
     assert "title" in response.context["form"].errors
     assert response.context["form"]["kind"].value() == "notice"
+    assert not Document.objects.exists()
+
+
+def test_it_refuses_a_body_that_is_empty_once_cleaned(client_for, drafter, department):
+    response = client_for(drafter).post(
+        reverse("review:document_create"), form_data(department, body="<script>alert(1)</script>")
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["body"] == [zh("Write the piece before saving it.")]
     assert not Document.objects.exists()
 
 
@@ -225,6 +253,15 @@ def test_it_lets_the_drafter_edit_a_returned_piece(client_for, drafter, officer)
     assert document.state == Document.State.CHANGES_REQUESTED
     assert document.current_revision.number == 2
     assert document.body == "<p>时间：周二。</p>"
+
+
+def test_it_records_a_refused_edit(client_for, drafter):
+    document = factories.submitted_document(drafter=drafter)
+
+    client_for(drafter).post(reverse("review:document_edit", args=[document.pk]), edit_data(document, title="偷偷改"))
+
+    event = last_event(document)
+    assert (event.action, event.actor, event.data.get("attempted")) == (AuditEvent.Action.REFUSED, drafter, "edit")
 
 
 def test_it_shows_the_refusal_reason(client_for, drafter):
