@@ -1,5 +1,5 @@
 from django import forms
-from django.contrib.auth import get_user_model
+from django.contrib.auth import authenticate, get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -43,16 +43,39 @@ class DocumentForm(forms.ModelForm):
 
 
 class DecisionForm(forms.Form):
-    """The opinion on an approval, or the reason for a return or a rejection."""
+    """The opinion on an approval, or the reason for a return or a rejection.
+
+    An approval is an electronic signature: the signer re-enters their password, checked through
+    Django's authenticate() so that a wrong one is logged and counts toward lockout like a failed login.
+    """
 
     review = forms.IntegerField(widget=forms.HiddenInput, required=False)
     opinion = forms.CharField(label=_("Opinion"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    password = forms.CharField(
+        label=_("Your password, to sign"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
 
-    def __init__(self, *args, reason_required: bool = False, **kwargs):
+    def __init__(self, *args, reason_required: bool = False, signer=None, request=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.signer, self.request = signer, request
         if reason_required:
             self.fields["opinion"].required = True
             self.fields["opinion"].error_messages["required"] = _("Give a reason, so the drafter knows what to do.")
+        if signer is not None:
+            self.fields["password"].required = True
+            self.fields["password"].error_messages["required"] = _("Enter your password to sign the approval.")
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if self.signer is None:
+            return ""
+        user = authenticate(self.request, username=self.signer.get_username(), password=password)
+        if user is None or user.pk != self.signer.pk:
+            raise forms.ValidationError(_("That password is not correct; nothing was signed."), code="bad_signature")
+        return ""  # never kept beyond this check
 
 
 class PublishForm(forms.Form):

@@ -22,13 +22,13 @@ from .forms import AuditFilterForm, DecisionForm, DocumentForm, PublishForm, Reg
 from .models import AuditEvent, Document, ExportJob, Publication, StageReview
 from .permissions import can_audit, can_keep_register, get_export_job, get_visible_document
 from .register import register_csv, register_xlsx
-from .signoff import check_code
+from .signoff import check_code, parse_code
 
 PAGE_SIZE = 25
 
 
-def refuse(request, document: Document | None, attempted: str, error: Exception):
-    """Record a refused action (outside the rolled-back transaction), then answer the user."""
+def record_refusal(request, document: Document | None, attempted: str, reason: str) -> None:
+    """Record a refused action, outside the transaction that was rolled back."""
     state = document.state if document is not None else ""
     AuditEvent.objects.record(
         action=AuditEvent.Action.REFUSED,
@@ -36,8 +36,13 @@ def refuse(request, document: Document | None, attempted: str, error: Exception)
         document=document,
         from_state=state,
         to_state=state,
-        data={"attempted": attempted, "reason": str(error)},
+        data={"attempted": attempted, "reason": reason},
     )
+
+
+def refuse(request, document: Document | None, attempted: str, error: Exception):
+    """Record a refused action, then answer the user: 403 for who they are, a message for when they came."""
+    record_refusal(request, document, attempted, str(error))
     if isinstance(error, PermissionDenied) or document is None:
         raise PermissionDenied(str(error))
     messages.error(request, str(error))
@@ -198,8 +203,16 @@ def _decide(request, pk, action: str):
         )
     except (PermissionDenied, services.Conflict) as error:
         return refuse(request, document, action, error)
-    form = DecisionForm(request.POST, reason_required=action != "approve")
+    signing = action == "approve"
+    form = DecisionForm(
+        request.POST,
+        reason_required=not signing,
+        signer=request.user if signing else None,
+        request=request,
+    )
     if not form.is_valid():
+        if form.has_error("password", "bad_signature"):
+            record_refusal(request, document, action, "wrong signature password")
         context = _detail_context(request, document, decision_form=form, decision_action=action)
         return render(request, "review/document_detail.html", context, status=400)
     review_id, opinion = form.cleaned_data["review"], form.cleaned_data["opinion"]
@@ -435,10 +448,12 @@ def signoff_sheet(request, pk):
 @require_GET
 def verify_lookup(request):
     """Send whoever types a sheet's code to its verification page (no login: anyone may check a sheet)."""
-    code = "".join(request.GET.get("code", "").split())
-    if code:
-        return redirect("review:verify", code=code)
-    return render(request, "review/verify.html", {"check": None, "code": ""})
+    code = request.GET.get("code", "").strip()
+    if not code:
+        return render(request, "review/verify.html", {"check": None, "code": ""})
+    if parsed := parse_code(code):
+        return redirect("review:verify", code="-".join(map(str, parsed)))
+    return render(request, "review/verify.html", {"check": None, "code": code}, status=404)
 
 
 @require_GET
@@ -459,7 +474,9 @@ def register(request):
     _require_register_keeper(request.user)
     form = RegisterFilterForm(request.GET)
     if form.is_valid():
-        publications = Publication.objects.published_between(**form.filters()).for_register()
+        publications = Publication.objects.published_between(**form.filters()).for_register().order_by(
+            "-published_at", "-pk"
+        )
         query = urlencode(form.describe())
     else:
         publications, query = Publication.objects.none(), ""

@@ -19,6 +19,8 @@ Role = Membership.Role
 _serial = itertools.count(1)
 
 BODY = "<p>请广大居民相互转告。</p>"
+# Everyone's password in tests: approvals are signed by re-entering it.
+PASSWORD = "sign-here-2026"
 
 
 def make_department(*, name: str = "", code: str = "") -> Department:
@@ -27,7 +29,7 @@ def make_department(*, name: str = "", code: str = "") -> Department:
     return Department.objects.create(name=name or f"科室{n}", code=code or f"dept-{n}")
 
 
-def make_user(username: str = "", *, display_name: str = "", roles=(), password: str | None = None) -> User:
+def make_user(username: str = "", *, display_name: str = "", roles=(), password: str | None = PASSWORD) -> User:
     """Return a new user holding `roles`, a list of (role, department or None) pairs."""
     user = User.objects.create(username=username or f"user{next(_serial)}", display_name=display_name)
     if password is None:

@@ -7,7 +7,7 @@ from review import services
 from review.models import AuditEvent, Document, StageReview
 from review.permissions import holds
 from tests import factories
-from tests.factories import Role, current_review, fresh, last_event, payload, zh
+from tests.factories import PASSWORD, Role, current_review, fresh, last_event, payload, zh
 
 
 def approve_url(document):
@@ -33,7 +33,9 @@ def test_it_signs_off_the_first_stage_and_moves_on(client_for, drafter, officer,
     document = factories.submitted_document(drafter=drafter)
     review = current_review(document)
 
-    response = client_for(officer).post(approve_url(document), {"review": review.pk, "opinion": "同意，可送复审。"})
+    response = client_for(officer).post(
+        approve_url(document), {"password": PASSWORD, "review": review.pk, "opinion": "同意，可送复审。"}
+    )
 
     assert response.status_code == 302
     assert response.url == document.get_absolute_url()
@@ -60,7 +62,7 @@ def test_it_signs_the_exact_content(client_for, drafter, officer):
     document = factories.submitted_document(drafter=drafter)
     review = current_review(document)
 
-    client_for(officer).post(approve_url(document), {"review": review.pk, "opinion": "同意。"})
+    client_for(officer).post(approve_url(document), {"password": PASSWORD, "review": review.pk, "opinion": "同意。"})
 
     review.refresh_from_db()
     assert review.decision == StageReview.Decision.APPROVED
@@ -80,7 +82,9 @@ def test_it_approves_the_piece_at_the_last_stage(client_for, drafter, officer, h
     document = factories.approved_document(officer, head, drafter=drafter)
     review = current_review(document)
 
-    response = client_for(leader).post(approve_url(document), {"review": review.pk, "opinion": "同意发布。"})
+    response = client_for(leader).post(
+        approve_url(document), {"password": PASSWORD, "review": review.pk, "opinion": "同意发布。"}
+    )
 
     assert response.status_code == 302
     document = fresh(document)
@@ -111,7 +115,9 @@ def test_it_goes_to_the_queue_when_more_work_waits(client_for, drafter, officer)
     document = factories.submitted_document(drafter=drafter)
     factories.submitted_document(drafter=drafter)
 
-    response = client_for(officer).post(approve_url(document), {"review": current_review(document).pk})
+    response = client_for(officer).post(
+        approve_url(document), {"password": PASSWORD, "review": current_review(document).pk}
+    )
 
     assert response.status_code == 302
     assert response.url == reverse("review:queue")
@@ -127,7 +133,9 @@ def test_it_refuses_get(client_for, drafter, officer):
 def test_it_hides_the_piece_from_another_department(client_for, drafter, outsider):
     document = factories.submitted_document(drafter=drafter)
 
-    response = client_for(outsider).post(approve_url(document), {"review": current_review(document).pk})
+    response = client_for(outsider).post(
+        approve_url(document), {"password": PASSWORD, "review": current_review(document).pk}
+    )
 
     assert response.status_code == 404
     assert current_review(document).decision == StageReview.Decision.PENDING
@@ -140,7 +148,7 @@ def test_it_refuses_the_wrong_stages_reviewer(client_for, drafter, officer, head
     review = current_review(document)
 
     # The officer still sees the piece, but 复审 is the department head's.
-    response = client_for(officer).post(approve_url(document), {"review": review.pk})
+    response = client_for(officer).post(approve_url(document), {"password": PASSWORD, "review": review.pk})
 
     reason = zh("You do not hold the role that acts at this stage.")
     assert response.status_code == 403
@@ -155,7 +163,9 @@ def test_it_refuses_a_later_stages_reviewer_who_can_see_the_piece(client_for, dr
     head = factories.make_user(roles=[(Role.DEPARTMENT_HEAD, department), (Role.DRAFTER, department)])
     document = factories.submitted_document(drafter=drafter)
 
-    response = client_for(head).post(approve_url(document), {"review": current_review(document).pk})
+    response = client_for(head).post(
+        approve_url(document), {"password": PASSWORD, "review": current_review(document).pk}
+    )
 
     assert response.status_code == 403
     assert fresh(document).current_stage.name == "初审"
@@ -165,7 +175,9 @@ def test_it_refuses_a_later_stages_reviewer_who_can_see_the_piece(client_for, dr
 def test_it_refuses_the_auditor(client_for, drafter, auditor):
     document = factories.submitted_document(drafter=drafter)
 
-    response = client_for(auditor).post(approve_url(document), {"review": current_review(document).pk})
+    response = client_for(auditor).post(
+        approve_url(document), {"password": PASSWORD, "review": current_review(document).pk}
+    )
 
     assert response.status_code == 403
     assert current_review(document).decision == StageReview.Decision.PENDING
@@ -175,7 +187,7 @@ def test_it_refuses_the_auditor(client_for, drafter, auditor):
 def test_it_refuses_a_draft_with_a_message(client_for, drafter, auditor):
     document = factories.make_document(drafter=drafter)
 
-    response = client_for(auditor).post(approve_url(document), {"opinion": "同意"}, follow=True)
+    response = client_for(auditor).post(approve_url(document), {"password": PASSWORD, "opinion": "同意"}, follow=True)
 
     reason = zh("This piece is no longer in review (it is now %(state)s).", state=zh("Draft"))
     assert response.redirect_chain == [(document.get_absolute_url(), 302)]
@@ -188,7 +200,7 @@ def test_it_refuses_an_approved_piece_with_a_message(client_for, drafter, office
     document = factories.approved_document(officer, head, leader, drafter=drafter)
     review = document.stage_reviews.get(meaning="终审")
 
-    response = client_for(leader).post(approve_url(document), {"review": review.pk}, follow=True)
+    response = client_for(leader).post(approve_url(document), {"password": PASSWORD, "review": review.pk}, follow=True)
 
     assert factories.messages_of(response) == [
         zh("This piece is no longer in review (it is now %(state)s).", state=zh("Approved"))
@@ -203,7 +215,9 @@ def test_it_refuses_a_stale_form_for_an_earlier_stage(client_for, drafter, offic
     first = current_review(document)
     factories.approve_by(document, officer)
 
-    response = client_for(head).post(approve_url(document), {"review": first.pk, "opinion": "同意"}, follow=True)
+    response = client_for(head).post(
+        approve_url(document), {"password": PASSWORD, "review": first.pk, "opinion": "同意"}, follow=True
+    )
 
     reason = zh("Someone else has already decided this stage; the piece is now at %(stage)s.", stage="复审")
     assert factories.messages_of(response) == [reason]
@@ -223,7 +237,7 @@ def second_officer(department):
 @pytest.mark.parametrize("late", ["officer", "second_officer"])
 def test_it_changes_nothing_on_a_repeated_or_late_click(request, client_for, drafter, officer, second_officer, late):
     document = factories.submitted_document(drafter=drafter)
-    data = {"review": current_review(document).pk, "opinion": "同意"}
+    data = {"review": current_review(document).pk, "opinion": "同意", "password": PASSWORD}
     client_for(officer).post(approve_url(document), data)
 
     client_for(request.getfixturevalue(late)).post(approve_url(document), data)
@@ -240,7 +254,7 @@ def test_it_answers_a_repeated_or_late_click_with_the_conflict(
     request, client_for, drafter, officer, second_officer, late
 ):
     document = factories.submitted_document(drafter=drafter)
-    data = {"review": current_review(document).pk, "opinion": "同意"}
+    data = {"review": current_review(document).pk, "opinion": "同意", "password": PASSWORD}
     client_for(officer).post(approve_url(document), data)
 
     response = client_for(request.getfixturevalue(late)).post(approve_url(document), data, follow=True)

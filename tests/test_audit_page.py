@@ -40,8 +40,9 @@ def sequences(response) -> list[int]:
     return [event.sequence for event in response.context["page"]["rows"]]
 
 
-def test_it_shows_the_log_to_auditors(client_for, auditor, drafter):
-    document = factories.make_document(drafter=drafter, title="流感疫苗接种通知")
+def test_it_shows_the_log_to_auditors(client_for, auditor, drafter, officer):
+    document = factories.submitted_document(drafter=drafter, title="流感疫苗接种通知")
+    factories.approve_by(document, officer)
     response = client_for(auditor).get(URL)
     assert response.status_code == 200
     head = AuditEvent.objects.order_by("sequence").last()
@@ -50,6 +51,12 @@ def test_it_shows_the_log_to_auditors(client_for, auditor, drafter):
     assert "流感疫苗接种通知" in response.text
     assert reverse("review:document", args=[document.pk]) in response.text
     assert "张晓雯" in response.text
+    approval = response.context["page"]["rows"][1]
+    assert (approval.action, approval.actor_role, approval.stage) == ("approved", "information_officer", "初审")
+    row = response.text[response.text.index(f'id="event-{approval.sequence}"') :]
+    row = row[: row.index("</tr>")]
+    for shown in ("李信", factories.zh("Information officer"), factories.zh("Approved"), "初审", "同意。"):
+        assert shown in row
 
 
 def test_it_shows_the_log_to_superusers(client_for, admin):

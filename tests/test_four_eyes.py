@@ -8,7 +8,7 @@ from django.utils.html import escape
 from review import services
 from review.models import AuditEvent, Document, StageReview
 from tests import factories
-from tests.factories import Role, current_review, fresh, last_event, payload, zh
+from tests.factories import PASSWORD, Role, current_review, fresh, last_event, payload, zh
 
 
 def url(name, document):
@@ -77,12 +77,16 @@ def test_it_refuses_one_person_at_two_stages(client_for, drafter, officer_and_he
     document = factories.submitted_document(drafter=drafter)
     client = client_for(officer_and_head)
 
-    response = client.post(url("approve", document), {"review": current_review(document).pk, "opinion": "同意。"})
+    response = client.post(
+        url("approve", document), {"password": PASSWORD, "review": current_review(document).pk, "opinion": "同意。"}
+    )
     assert response.status_code == 302
     assert fresh(document).current_stage.name == "复审"
     assert not Document.objects.awaiting(officer_and_head).exists()
 
-    response = client.post(url("approve", document), {"review": current_review(document).pk, "opinion": "同意。"})
+    response = client.post(
+        url("approve", document), {"password": PASSWORD, "review": current_review(document).pk, "opinion": "同意。"}
+    )
 
     reason = zh("You already acted at the %(stage)s stage of this piece; no one acts at two stages.", stage="初审")
     assert response.status_code == 403
@@ -131,7 +135,9 @@ def test_it_gives_a_superuser_no_override(client_for, drafter):
 
     # A superuser sees everything, and acts on nothing without a role.
     assert client_for(admin).get(document.get_absolute_url()).status_code == 200
-    response = client_for(admin).post(url("approve", document), {"review": current_review(document).pk})
+    response = client_for(admin).post(
+        url("approve", document), {"password": PASSWORD, "review": current_review(document).pk}
+    )
 
     assert response.status_code == 403
     assert current_review(document).decision == StageReview.Decision.PENDING

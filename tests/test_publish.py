@@ -7,7 +7,7 @@ from django.urls import reverse
 from review import services
 from review.models import AuditEvent, Document, Publication, StageReview
 from tests import factories
-from tests.factories import Role, current_review, fresh, last_event, payload, zh
+from tests.factories import PASSWORD, Role, current_review, fresh, last_event, payload, zh
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 LINK = "https://example.org/news/flu-vaccine"
@@ -42,7 +42,7 @@ def test_it_takes_a_piece_from_draft_to_published(client_for, department, drafte
     drafting.post(url("submit", document))
     for reviewer, opinion in [(officer, "初审同意。"), (head, "复审同意。"), (leader, "同意发布。")]:
         response = client_for(reviewer).post(
-            url("approve", document), {"review": current_review(document).pk, "opinion": opinion}
+            url("approve", document), {"password": PASSWORD, "review": current_review(document).pk, "opinion": opinion}
         )
         assert response.status_code == 302
     assert fresh(document).state == Document.State.APPROVED
@@ -189,7 +189,9 @@ def test_it_needs_the_principal_leader_for_a_major_matter(
     assert client_for(leader).post(url("approve", document)).status_code == 403
 
     review = current_review(document)
-    response = client_for(principal).post(url("approve", document), {"review": review.pk, "opinion": "同意。"})
+    response = client_for(principal).post(
+        url("approve", document), {"password": PASSWORD, "review": review.pk, "opinion": "同意。"}
+    )
 
     assert response.status_code == 302
     document = fresh(document)

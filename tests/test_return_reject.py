@@ -5,7 +5,7 @@ from review import services
 from review.models import AuditEvent, Document, StageReview, content_hash
 from review.permissions import holds
 from tests import factories
-from tests.factories import Role, current_review, fresh, last_event, payload, zh
+from tests.factories import PASSWORD, Role, current_review, fresh, last_event, payload, zh
 
 REASON = "请补充接种地点，并核对时间。"
 
@@ -178,7 +178,9 @@ def test_it_refuses_a_stale_form_from_the_previous_round(client_for, drafter, of
     services.request_changes(document=document, user=head, reason=REASON)
     factories.submit(fresh(document))
 
-    response = client_for(officer).post(url("approve", document), {"review": stale.pk, "opinion": "同意"}, follow=True)
+    response = client_for(officer).post(
+        url("approve", document), {"password": PASSWORD, "review": stale.pk, "opinion": "同意"}, follow=True
+    )
 
     assert factories.messages_of(response) == [
         zh("Someone else has already decided this stage; the piece is now at %(stage)s.", stage="初审")

@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from review.models import Document, Publication
 
-from .conftest import PHONE_USER_AGENT
+from .conftest import PASSWORD, PHONE_USER_AGENT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -45,8 +45,10 @@ def open_piece(page: Page, title: str):
 
 
 def decide(page: Page, decision: str, opinion: str):
-    """Write the opinion (or reason) and press Approve, Return for changes or Reject."""
+    """Write the opinion (or reason) and press Approve (signing with the password), Return for changes or Reject."""
     page.fill("#id_opinion", opinion)
+    if decision == "approve":
+        page.fill("#id_password", PASSWORD)
     with page.expect_navigation():
         page.click(f"form.decision button[value={decision}]")
 
