@@ -1,5 +1,6 @@
 import hashlib
 import json
+import uuid
 
 from django.conf import settings
 from django.db import models
@@ -424,6 +425,37 @@ class PublicationQuerySet(models.QuerySet):
         return self.select_related("document__department", "document__drafter", "publisher").prefetch_related(
             models.Prefetch("document__stage_reviews", queryset=approvals, to_attr="approvals")
         )
+
+
+def attachment_path(attachment: "Attachment", filename: str) -> str:
+    """Store uploads under generated names: the user's file name is kept only as data."""
+    return f"attachments/{uuid.uuid4().hex}{attachment.extension}"
+
+
+class Attachment(models.Model):
+    """A file that goes with a piece (a photo, a Word draft); served only through a permission-checked view."""
+
+    document = models.ForeignKey(
+        Document, on_delete=models.PROTECT, related_name="attachments", verbose_name=_("piece")
+    )
+    file = models.FileField(_("file"), upload_to=attachment_path)
+    original_name = models.CharField(_("file name"), max_length=200)
+    extension = models.CharField(_("extension"), max_length=10)
+    content_type = models.CharField(_("content type"), max_length=100)
+    size = models.PositiveIntegerField(_("size"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("uploaded by")
+    )
+    uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["document", "uploaded_at"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self):
+        return self.original_name
 
 
 class Publication(models.Model):
