@@ -3,6 +3,7 @@ from collections import Counter
 
 import pytest
 from django.core.management import call_command
+from django.http import HttpRequest
 
 from accounts.models import Department, Membership, User
 from review.audit import verify_chain
@@ -58,10 +59,10 @@ def test_it_can_run_twice(seeded):
 
 def test_it_lets_every_demo_user_log_in_even_after_a_second_run(seeded, client):
     for username in USERNAMES:
-        assert client.login(username=username, password=PASSWORD), username
+        assert client.login(request=HttpRequest(), username=username, password=PASSWORD), username
     seed()
-    assert client.login(username="officer", password=PASSWORD)
-    assert not client.login(username="officer", password="wrong-pass-2026")
+    assert client.login(request=HttpRequest(), username="officer", password=PASSWORD)
+    assert not client.login(request=HttpRequest(), username="officer", password="wrong-pass-2026")
 
 
 def test_it_makes_pieces_in_several_states(seeded):
