@@ -5,5 +5,6 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("api/", include("review.api.urls")),
     path("", include("review.urls")),
 ]

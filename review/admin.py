@@ -1,6 +1,8 @@
+from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
-from .models import AuditEvent, Document, Publication, Stage, Workflow
+from .models import AuditEvent, Document, Publication, Stage, Webhook, WebhookDelivery, Workflow
 
 
 class StageInline(admin.TabularInline):
@@ -49,3 +51,27 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["sequence", "created_at", "actor_name", "action", "object_repr", "from_state", "to_state", "stage"]
     list_filter = ["action"]
     search_fields = ["actor_name", "object_repr"]
+
+
+class WebhookForm(forms.ModelForm):
+    events = forms.MultipleChoiceField(
+        label=_("Events"), choices=Webhook.Event.choices, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = Webhook
+        fields = ["url", "events", "secret", "is_active"]
+
+
+@admin.register(Webhook)
+class WebhookAdmin(admin.ModelAdmin):
+    form = WebhookForm
+    list_display = ["url", "events", "is_active", "created_at"]
+    list_filter = ["is_active"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "webhook", "event", "delivery", "attempt", "status_code", "error"]
+    list_filter = ["event", "webhook"]
+    list_select_related = ["webhook"]

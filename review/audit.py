@@ -266,16 +266,23 @@ _GUARD_STATEMENTS = {
         "DROP TRIGGER IF EXISTS {table}_append_only ON {table}",
         "CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
         "FOR EACH ROW EXECUTE FUNCTION imprimatur_append_only()",
+        # Row triggers do not fire on TRUNCATE (what `manage.py flush` runs), which would empty the log.
+        "DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}",
+        "CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION imprimatur_append_only()",
     ],
 }
 _UNGUARD_STATEMENTS = {
     "sqlite": ["DROP TRIGGER IF EXISTS {table}_no_update", "DROP TRIGGER IF EXISTS {table}_no_delete"],
-    "postgresql": ["DROP TRIGGER IF EXISTS {table}_append_only ON {table}"],
+    "postgresql": [
+        "DROP TRIGGER IF EXISTS {table}_append_only ON {table}",
+        "DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}",
+    ],
 }
 
 
 def install_append_only_guard(using=connection) -> None:
-    """Make the database refuse UPDATE and DELETE on the audit tables."""
+    """Make the database refuse UPDATE, DELETE and TRUNCATE on the audit tables."""
     _run(using, _GUARD_STATEMENTS)
 
 

@@ -3,7 +3,6 @@ from django.utils.functional import SimpleLazyObject
 from .models import Document, Stage
 from .permissions import can_audit, can_keep_register
 
-
 REVIEWER_ROLES = [role for role, _label in Stage.REVIEWER_ROLES]
 
 

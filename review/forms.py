@@ -1,4 +1,6 @@
+import filetype
 from django import forms
+from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -91,19 +93,11 @@ class PublishForm(forms.Form):
         self.fields["published_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
 
 
-class AuditFilterForm(forms.Form):
-    """The auditor's filters, shared by the audit page, its downloads and the API."""
+class PeriodForm(forms.Form):
+    """A period of whole days, either end open."""
 
     since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    department = forms.ModelChoiceField(
-        label=_("Department"), queryset=Department.objects.all(), required=False, empty_label=_("All")
-    )
-    document = forms.IntegerField(label=_("Piece number"), required=False, min_value=1)
-    actor = forms.ModelChoiceField(
-        label=_("Actor"), queryset=get_user_model().objects.order_by("username"), required=False, empty_label=_("All")
-    )
-    action = forms.ChoiceField(label=_("Action"), choices=[("", _("All"))] + AuditEvent.Action.choices, required=False)
 
     def clean(self):
         cleaned = super().clean()
@@ -112,30 +106,66 @@ class AuditFilterForm(forms.Form):
         return cleaned
 
     def filters(self) -> dict:
-        """Return the cleaned filters as keyword arguments for AuditEvent.objects.matching()."""
+        """Return the filters given, as keyword arguments for the matching QuerySet method."""
         return {name: value for name, value in self.cleaned_data.items() if value not in (None, "")}
+
+
+class AuditFilterForm(PeriodForm):
+    """The auditor's filters, shared by the audit page, its downloads and the API."""
+
+    department = forms.ModelChoiceField(
+        label=_("Department"), queryset=Department.objects.all(), required=False, empty_label=_("All")
+    )
+    document = forms.IntegerField(label=_("Piece number"), required=False, min_value=1, max_value=2**63 - 1)
+    actor = forms.ModelChoiceField(
+        label=_("Actor"), queryset=get_user_model().objects.order_by("username"), required=False, empty_label=_("All")
+    )
+    action = forms.ChoiceField(label=_("Action"), choices=[("", _("All"))] + AuditEvent.Action.choices, required=False)
 
     def describe(self) -> dict:
         """Return the filters as plain strings, for manifests."""
         return {name: str(getattr(value, "pk", value)) for name, value in self.filters().items()}
 
 
-class RegisterFilterForm(forms.Form):
+class RegisterFilterForm(PeriodForm):
     """The period of the publication register, shared by its page and its downloads."""
-
-    since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("since") and cleaned.get("until") and cleaned["since"] > cleaned["until"]:
-            raise forms.ValidationError(_("The start of the period comes after its end."))
-        return cleaned
-
-    def filters(self) -> dict:
-        """Return the period as keyword arguments for Publication.objects.published_between()."""
-        return {name: value for name, value in self.cleaned_data.items() if value is not None}
 
     def describe(self) -> dict:
         """Return the period as ISO dates, for the audit event and the PDF."""
         return {name: value.isoformat() for name, value in self.filters().items()}
+
+
+# What a piece may carry: extension → the file types (by content) that may bear it.
+ATTACHMENT_TYPES = {
+    "pdf": {"pdf"},
+    "docx": {"docx"},
+    "xlsx": {"xlsx"},
+    "png": {"png"},
+    "jpg": {"jpg"},
+    "jpeg": {"jpg"},
+    "gif": {"gif"},
+    "webp": {"webp"},
+}
+
+
+class AttachmentForm(forms.Form):
+    file = forms.FileField(label=_("Attach a file"))
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.ATTACHMENT_MAX_BYTES:
+            raise forms.ValidationError(
+                _("The file is larger than %(size)s MB.") % {"size": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)}
+            )
+        extension = upload.name.rsplit(".", 1)[-1].lower() if "." in upload.name else ""
+        if extension not in ATTACHMENT_TYPES:
+            raise forms.ValidationError(
+                _("Only these kinds of file can be attached: %(kinds)s.") % {"kinds": ", ".join(ATTACHMENT_TYPES)}
+            )
+        kind = filetype.guess(upload.read(8192))
+        upload.seek(0)
+        if kind is None or kind.extension not in ATTACHMENT_TYPES[extension]:
+            raise forms.ValidationError(_("The file's content is not what its name says (.%(ext)s).") % {"ext": extension})
+        self.cleaned_data["extension"] = f".{extension}"
+        self.cleaned_data["content_type"] = kind.mime
+        return upload

@@ -16,7 +16,8 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from urllib.parse import urljoin
+from urllib.parse import unquote, urljoin, urlsplit
+from urllib.request import url2pathname
 
 import segno
 from django.template.loader import render_to_string
@@ -50,9 +51,11 @@ class ShippedFilesOnly(URLFetcher):
     """Fetch the shipped font files and nothing else."""
 
     def fetch(self, url, headers=None):
-        if not url.startswith(FONT_DIR.as_uri() + "/"):
+        parts = urlsplit(url)
+        path = Path(url2pathname(unquote(parts.path))).resolve()
+        if parts.scheme != "file" or parts.netloc not in ("", "localhost") or not path.is_relative_to(FONT_DIR):
             raise ValueError(f"PDFs may only load the shipped fonts, not {url!r}")
-        return super().fetch(url, headers)
+        return super().fetch(path.as_uri(), headers)
 
 
 def css_string(text: str) -> str:

@@ -2,6 +2,7 @@
 saves, writes the audit event and moves the object permissions, all or nothing."""
 
 import datetime
+import hashlib
 
 import nh3
 from django.core.exceptions import PermissionDenied
@@ -12,8 +13,8 @@ from django_fsm import ConcurrentTransition, has_transition_perm
 
 from accounts.models import Department, Membership, User
 
-from . import permissions
-from .models import AuditEvent, Document, Publication, Revision, StageReview, Workflow, content_hash
+from . import permissions, webhooks
+from .models import Attachment, AuditEvent, Document, Publication, Revision, StageReview, Workflow, content_hash
 
 ALLOWED_TAGS = {
     "p", "div", "br", "strong", "b", "em", "i", "u", "del", "s", "a",
@@ -90,6 +91,13 @@ def create_document(
     return document
 
 
+def _require_editable(document: Document, user: User) -> None:
+    if not has_transition_perm(document.submit, user):
+        if document.state not in Document.EDITABLE_STATES:
+            raise Conflict(_("This piece can no longer be edited."))
+        raise PermissionDenied(_("Only the drafter can edit this piece."))
+
+
 EDITABLE_FIELDS = ("title", "body", "channels", "kind", "source", "is_major", "due_date")
 
 
@@ -97,10 +105,7 @@ EDITABLE_FIELDS = ("title", "body", "channels", "kind", "source", "is_major", "d
 def edit_document(*, document: Document, user: User, **changes) -> Document:
     """Change a draft or a returned piece; new content becomes a new revision."""
     document = _locked(document)
-    if not has_transition_perm(document.submit, user):
-        if document.state not in Document.EDITABLE_STATES:
-            raise Conflict(_("This piece can no longer be edited."))
-        raise PermissionDenied(_("Only the drafter can edit this piece."))
+    _require_editable(document, user)
     if "body" in changes:
         changes["body"] = sanitise(changes["body"])
     changed = sorted(name for name in EDITABLE_FIELDS if name in changes and getattr(document, name) != changes[name])
@@ -154,6 +159,7 @@ def submit_document(*, document: Document, user: User) -> Document:
         stage=stages[0].name,
         data={"round": document.round, "stages": [stage.name for stage in stages]},
     )
+    webhooks.fire(webhooks.Event.SUBMITTED, document=document, actor=user, stage=stages[0].name)
     return document
 
 
@@ -244,6 +250,12 @@ def _decide(*, document: Document, user: User, review_id: int | None, decision: 
         opinion=opinion,
         data={"round": document.round, "stage_review": review.pk, "revision": review.revision_hash},
     )
+    event = {
+        StageReview.Decision.APPROVED: webhooks.Event.APPROVED,
+        StageReview.Decision.CHANGES_REQUESTED: webhooks.Event.RETURNED,
+        StageReview.Decision.REJECTED: webhooks.Event.REJECTED,
+    }[decision]
+    webhooks.fire(event, document=document, actor=user, stage=review.meaning)
     return document
 
 
@@ -310,6 +322,12 @@ def publish(
         to_state=document.state,
         data={"channel": channel, "url": url, "published_at": published_at.isoformat()},
     )
+    webhooks.fire(
+        webhooks.Event.PUBLISHED,
+        document=document,
+        actor=user,
+        publication={"channel": channel, "url": url, "published_at": published_at.isoformat()},
+    )
     return publication
 
 
@@ -342,3 +360,54 @@ def withdraw(*, document: Document, user: User, reason: str = "") -> Document:
         opinion=reason,
     )
     return document
+
+
+@transaction.atomic
+def attach_file(*, document: Document, user: User, upload, extension: str, content_type: str) -> Attachment:
+    """Add a checked upload to a piece while its drafter may still change it."""
+    document = _locked(document)
+    _require_editable(document, user)
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    attachment = Attachment(
+        document=document,
+        original_name=upload.name[:200],
+        extension=extension,
+        content_type=content_type,
+        size=upload.size,
+        sha256=digest.hexdigest(),
+        uploaded_by=user,
+    )
+    # The stored name is generated (attachment_path); a rolled-back upload leaves an unreferenced file only.
+    attachment.file.save(upload.name, upload, save=False)
+    attachment.save()
+    AuditEvent.objects.record(
+        action=AuditEvent.Action.EDITED,
+        actor=user,
+        document=document,
+        data={"fields": ["attachments"], "added": _describe(attachment)},
+    )
+    return attachment
+
+
+@transaction.atomic
+def remove_attachment(*, attachment: Attachment, user: User) -> None:
+    """Take a file off a piece while its drafter may still change it."""
+    document = _locked(attachment.document)
+    _require_editable(document, user)
+    described = _describe(attachment)
+    stored = attachment.file.name
+    attachment.delete()
+    transaction.on_commit(lambda: Attachment.file.field.storage.delete(stored))
+    AuditEvent.objects.record(
+        action=AuditEvent.Action.EDITED,
+        actor=user,
+        document=document,
+        data={"fields": ["attachments"], "removed": described},
+    )
+
+
+def _describe(attachment: Attachment) -> dict:
+    return {"name": attachment.original_name, "size": attachment.size, "sha256": attachment.sha256}

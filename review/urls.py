@@ -17,6 +17,11 @@ urlpatterns = [
     path("documents/<int:pk>/reject/", views.document_reject, name="document_reject"),
     path("documents/<int:pk>/publish/", views.document_publish, name="document_publish"),
     path("documents/<int:pk>/withdraw/", views.document_withdraw, name="document_withdraw"),
+    path("documents/<int:pk>/attachments/", views.attachment_add, name="attachment_add"),
+    path("documents/<int:pk>/attachments/<int:attachment_id>/", views.attachment_download, name="attachment"),
+    path(
+        "documents/<int:pk>/attachments/<int:attachment_id>/remove/", views.attachment_remove, name="attachment_remove"
+    ),
     path("documents/<int:pk>/signoff.pdf", views.signoff_sheet, name="signoff_sheet"),
     path("verify/", views.verify_lookup, name="verify_lookup"),
     path("verify/<str:code>/", views.verify_sheet, name="verify"),

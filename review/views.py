@@ -4,7 +4,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse, StreamingHttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header, urlencode
@@ -18,7 +18,7 @@ from accounts.models import Membership
 from . import services
 from .audit import verify_chain
 from .exports import CONTENT_TYPES, chain_head, record_download, start_export, stream_job
-from .forms import AuditFilterForm, DecisionForm, DocumentForm, PublishForm, RegisterFilterForm
+from .forms import AttachmentForm, AuditFilterForm, DecisionForm, DocumentForm, PublishForm, RegisterFilterForm
 from .models import AuditEvent, Document, ExportJob, Publication, StageReview
 from .permissions import can_audit, can_keep_register, get_export_job, get_visible_document
 from .register import register_csv, register_xlsx
@@ -143,6 +143,7 @@ def _detail_context(request, document: Document, **forms) -> dict:
     )
     can_review = document.state == Document.State.IN_REVIEW and document.review_refusal(user) is None
     can_publish = has_transition_perm(document.publish, user)
+    can_edit = has_transition_perm(document.submit, user)
     return_review = None
     if document.state == Document.State.CHANGES_REQUESTED:
         return_review = max(
@@ -162,7 +163,7 @@ def _detail_context(request, document: Document, **forms) -> dict:
         "events": document.audit_events.all(),
         "publications": document.publications.select_related("publisher"),
         "current_review": current_review,
-        "can_edit": has_transition_perm(document.submit, user),
+        "can_edit": can_edit,
         "can_withdraw": has_transition_perm(document.withdraw, user),
         "can_review": can_review,
         "can_publish": can_publish,
@@ -170,6 +171,8 @@ def _detail_context(request, document: Document, **forms) -> dict:
         or (DecisionForm(initial={"review": current_review.pk}) if can_review and current_review else None),
         "decision_action": forms.get("decision_action", ""),
         "publish_form": forms.get("publish_form") or (PublishForm(document=document) if can_publish else None),
+        "attachments": document.attachments.all(),
+        "attachment_form": forms.get("attachment_form") or (AttachmentForm() if can_edit else None),
     }
     return context
 
@@ -521,3 +524,51 @@ def register_download(request, fmt):
     name = f"publication-register-{timezone.localdate():%Y%m%d}.{fmt}"
     response["Content-Disposition"] = content_disposition_header(True, name)
     return response
+
+
+@login_required
+@require_POST
+def attachment_add(request, pk):
+    document = get_visible_document(request.user, pk)
+    if not has_transition_perm(document.submit, request.user):
+        error = PermissionDenied(_("Only the drafter can add files, and only before the piece is submitted."))
+        return refuse(request, document, "attach", error)
+    form = AttachmentForm(request.POST, request.FILES)
+    if not form.is_valid():
+        context = _detail_context(request, document, attachment_form=form)
+        return render(request, "review/document_detail.html", context, status=400)
+    try:
+        services.attach_file(
+            document=document,
+            user=request.user,
+            upload=form.cleaned_data["file"],
+            extension=form.cleaned_data["extension"],
+            content_type=form.cleaned_data["content_type"],
+        )
+    except (PermissionDenied, services.Conflict) as error:
+        return refuse(request, document, "attach", error)
+    messages.success(request, _("File attached."))
+    return redirect(document)
+
+
+@login_required
+@require_GET
+def attachment_download(request, pk, attachment_id):
+    document = get_visible_document(request.user, pk)
+    attachment = get_object_or_404(document.attachments, pk=attachment_id)
+    response = FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.original_name)
+    response["Content-Type"] = attachment.content_type
+    return response
+
+
+@login_required
+@require_POST
+def attachment_remove(request, pk, attachment_id):
+    document = get_visible_document(request.user, pk)
+    attachment = get_object_or_404(document.attachments, pk=attachment_id)
+    try:
+        services.remove_attachment(attachment=attachment, user=request.user)
+    except (PermissionDenied, services.Conflict) as error:
+        return refuse(request, document, "remove attachment", error)
+    messages.success(request, _("File removed."))
+    return redirect(document)

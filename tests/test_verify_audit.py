@@ -134,6 +134,21 @@ def test_the_database_refuses_to_change_history(chain, table, statement):
 
 @pytest.mark.skipif(
     connection.vendor != "postgresql",
+    reason="TRUNCATE is PostgreSQL's (SQLite empties tables with DELETE, refused above)",
+)
+@pytest.mark.parametrize("table", ["review_auditevent", "review_auditcheckpoint"])
+def test_the_database_refuses_to_truncate_history(chain, table):
+    # Row triggers do not fire on TRUNCATE (nor on `manage.py flush`), and an emptied log verifies as intact.
+    AuditEvent.objects.checkpoint_now()
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {table} CASCADE")
+    assert AuditEvent.objects.count() == EVENTS
+    assert AuditCheckpoint.objects.count() == 1
+    assert verify_chain().ok
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
     reason="SQLite admits one writer at a time (BEGIN IMMEDIATE); concurrent appends run in the PostgreSQL pass",
 )
 def test_concurrent_appends_keep_the_chain_whole(transactional_db):

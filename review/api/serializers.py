@@ -1,0 +1,381 @@
+"""What the API reads and writes. Writes are validated here and carried out by review.services."""
+
+import datetime
+
+from django.contrib.auth import authenticate
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import exceptions, serializers, status
+
+from accounts.models import Department, Membership, User
+
+from ..models import AuditEvent, Channel, Document, Kind, Publication, Revision, Stage, StageReview
+from ..services import sanitise
+from ..signoff import signatures
+
+# The largest id the database holds (a 64-bit signed integer); a larger filter value would overflow it.
+MAX_ID = 2**63 - 1
+
+
+def locked_out(http_request) -> bool:
+    """Return whether django-axes refused the attempt because the user name is locked out.
+
+    Axes marks the request for its middleware, which would answer with the login page's lockout template;
+    the API answers for itself, in JSON, so the mark is taken off.
+    """
+    return bool(http_request.__dict__.pop("axes_locked_out", False))
+
+
+class LockedOut(exceptions.APIException):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_detail = _("Too many failed attempts: this user name is locked for a while. Try again later.")
+    default_code = "locked_out"
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text=_("Why the request was refused."))
+
+
+# Signing in.
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False, write_only=True)
+
+    def validate(self, attrs):
+        # Through authenticate(), like the login page: a failure is logged and counts toward lockout.
+        request = self.context["request"]
+        user = authenticate(request._request, username=attrs["username"], password=attrs["password"])
+        if locked_out(request._request):
+            raise LockedOut
+        if user is None:
+            raise serializers.ValidationError(
+                _("Unable to log in with that user name and password."), code="authorization"
+            )
+        attrs["user"] = user
+        return attrs
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text=_("Send it as `Authorization: Token <token>`."))
+
+
+# People.
+
+
+class PersonSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    name = serializers.CharField(source="printed_name", help_text=_("The printed name."))
+
+
+class DepartmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Department
+        fields = ["id", "name", "code"]
+
+
+class RoleSerializer(serializers.ModelSerializer):
+    department = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text=_("Null for a role that serves the whole organisation.")
+    )
+
+    class Meta:
+        model = Membership
+        fields = ["role", "department"]
+
+
+class MeSerializer(serializers.ModelSerializer):
+    display_name = serializers.CharField(source="printed_name", help_text=_("The name printed beside signatures."))
+    roles = RoleSerializer(source="memberships", many=True)
+    departments = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = ["username", "display_name", "roles", "departments"]
+
+    @extend_schema_field(DepartmentSerializer(many=True))
+    def get_departments(self, user):
+        departments = {m.department.pk: m.department for m in user.memberships.all() if m.department_id}
+        return DepartmentSerializer(sorted(departments.values(), key=lambda d: d.name), many=True).data
+
+
+# Pieces.
+
+
+class StageSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Stage
+        fields = ["id", "name", "position", "role"]
+
+
+class RevisionSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Revision
+        fields = ["number", "content_hash"]
+
+
+class RevisionSerializer(serializers.ModelSerializer):
+    author = PersonSerializer()
+
+    class Meta:
+        model = Revision
+        fields = ["number", "title", "body", "content_hash", "author", "created_at"]
+
+
+class SignatureSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = StageReview
+        fields = [
+            "meaning", "signer_name", "signer_role", "decision", "opinion", "decided_at", "revision_hash", "round"
+        ]  # fmt: skip
+
+
+class PublicationSerializer(serializers.ModelSerializer):
+    publisher = PersonSerializer()
+
+    class Meta:
+        model = Publication
+        fields = ["channel", "url", "published_at", "publisher"]
+
+
+class DocumentSerializer(serializers.ModelSerializer):
+    """A piece as listed (Document.objects.with_related() keeps this to a fixed number of queries)."""
+
+    department_name = serializers.CharField(source="department.name", read_only=True)
+    drafter = PersonSerializer(read_only=True)
+    current_stage = StageSerializer(read_only=True, allow_null=True)
+    channels = serializers.ListField(child=serializers.ChoiceField(choices=Channel.choices), read_only=True)
+    is_overdue = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Document
+        fields = [
+            "id", "title", "state", "current_stage", "department", "department_name", "drafter", "kind",
+            "channels", "source", "is_major", "due_date", "is_overdue", "round", "created_at", "updated_at",
+            "submitted_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class DocumentDetailSerializer(DocumentSerializer):
+    """A piece with its content, the revision it is at, its signatures and what the caller may do with it."""
+
+    revision = RevisionSummarySerializer(source="current_revision", read_only=True, allow_null=True)
+    current_review = serializers.SerializerMethodField(
+        help_text=_(
+            "The id of the stage review waiting for a decision. Send it as `review` with a decision to be told "
+            "(409) when someone else decided first."
+        )
+    )
+    signatures = serializers.SerializerMethodField()
+    publications = PublicationSerializer(many=True, read_only=True)
+    actions = serializers.SerializerMethodField(help_text=_("What the caller may do with the piece now."))
+
+    class Meta(DocumentSerializer.Meta):
+        fields = [
+            *DocumentSerializer.Meta.fields, "body", "revision", "current_review", "signatures", "publications",
+            "actions",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_current_review(self, document):
+        if document.state != Document.State.IN_REVIEW:
+            return None
+        return next(
+            (
+                review.pk
+                for review in document.stage_reviews.all()
+                if review.round == document.round
+                and review.stage_id == document.current_stage_id
+                and review.decision == StageReview.Decision.PENDING
+            ),
+            None,
+        )
+
+    @extend_schema_field(SignatureSerializer(many=True))
+    def get_signatures(self, document):
+        return SignatureSerializer(signatures(document.stage_reviews.all()), many=True).data
+
+    @extend_schema_field(
+        serializers.ListField(
+            child=serializers.ChoiceField(choices=["edit", "submit", "approve", "return", "reject", "publish"])
+        )
+    )
+    def get_actions(self, document):
+        return self.context.get("actions", [])
+
+
+class DocumentWriteSerializer(serializers.Serializer):
+    """A new piece: saved as a draft by its drafter."""
+
+    title = serializers.CharField(max_length=200)
+    body = serializers.CharField(help_text=_("HTML; reduced to the formatting the editor offers."))
+    department = serializers.PrimaryKeyRelatedField(queryset=Department.objects.all())
+    channels = serializers.ListField(child=serializers.ChoiceField(choices=Channel.choices), allow_empty=False)
+    is_major = serializers.BooleanField(default=False)
+    kind = serializers.ChoiceField(choices=Kind.choices, default=Kind.NEWS)
+    source = serializers.CharField(max_length=200, allow_blank=True, default="")
+    due_date = serializers.DateField(allow_null=True, default=None)
+
+    def validate_body(self, value):
+        body = sanitise(value)
+        if not body:
+            raise serializers.ValidationError(_("Write the piece before saving it."))
+        return body
+
+    def validate_channels(self, value):
+        return list(dict.fromkeys(value))
+
+
+class DocumentUpdateSerializer(DocumentWriteSerializer):
+    """Changes to a draft or a returned piece (send only what changes)."""
+
+    department = None  # The department decides who reviews; it is fixed once the piece exists.
+
+    def validate(self, attrs):
+        if "department" in self.initial_data:
+            raise serializers.ValidationError({"department": _("The department is fixed once the piece exists.")})
+        return attrs
+
+
+class DocumentFilterSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(choices=Document.State.choices, required=False)
+    department = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+
+
+# Decisions.
+
+
+class DecisionSerializer(serializers.Serializer):
+    review = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text=_("The piece's current_review when you read it: a stage someone else has decided since is a 409."),
+    )
+
+
+class ApproveSerializer(DecisionSerializer):
+    """An approval is an electronic signature: the signer re-enters their password."""
+
+    opinion = serializers.CharField(allow_blank=True, default="")
+    checklist = serializers.JSONField(
+        required=False, allow_null=True, help_text=_("Answers to the stage's checklist, when it has one.")
+    )
+    password = serializers.CharField(
+        max_length=4096,
+        trim_whitespace=False,
+        write_only=True,
+        error_messages={"required": _("Enter your password to sign the approval.")},
+    )
+
+    def validate_checklist(self, value):
+        # No stage has a checklist yet: answers would be for questions nobody asked.
+        if value:
+            raise serializers.ValidationError(_("This stage has no checklist; send no answers."))
+        return None
+
+    def validate_password(self, value):
+        signer, request = self.context["signer"], self.context["request"]
+        user = authenticate(request._request, username=signer.get_username(), password=value)
+        if locked_out(request._request):
+            raise LockedOut
+        if user is None or user.pk != signer.pk:
+            raise serializers.ValidationError(
+                _("That password is not correct; nothing was signed."), code="bad_signature"
+            )
+        return ""  # never kept beyond this check
+
+
+class ReasonSerializer(DecisionSerializer):
+    reason = serializers.CharField(
+        error_messages={
+            "required": _("Give a reason, so the drafter knows what to do."),
+            "blank": _("Give a reason, so the drafter knows what to do."),
+        }
+    )
+
+
+class PublishSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=Channel.choices, help_text=_("One of the piece's approved channels."))
+    url = serializers.URLField(max_length=200, allow_blank=True, default="")
+    published_at = serializers.DateTimeField(required=False, help_text=_("When it went out; now if left out."))
+
+    def validate_channel(self, value):
+        if value not in self.context["document"].channels:
+            raise serializers.ValidationError(_("This channel was not approved for the piece."))
+        return value
+
+    def validate_published_at(self, value):
+        # A piece goes out after it was written and before now (a day's grace for clocks and time zones).
+        if value < self.context["document"].created_at.replace(second=0, microsecond=0):
+            raise serializers.ValidationError(_("The piece did not exist yet at that time."))
+        if value > timezone.now() + datetime.timedelta(days=1):
+            raise serializers.ValidationError(_("That time is in the future; record a publication once it is out."))
+        return value
+
+    def validate(self, attrs):
+        attrs.setdefault("published_at", timezone.now())
+        return attrs
+
+
+# The audit log.
+
+
+class DocumentEventSerializer(serializers.ModelSerializer):
+    """An event in a piece's history, as its page shows it (network details are for auditors)."""
+
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "sequence", "created_at", "action", "actor_name", "actor_role", "from_state", "to_state", "stage",
+            "opinion", "revision_hash", "data",
+        ]  # fmt: skip
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    """An event with every hashed field as stored, and its hash: the chain can be recomputed from these."""
+
+    actor = serializers.IntegerField(source="actor_id", allow_null=True)
+    document = serializers.IntegerField(source="document_id", allow_null=True)
+
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "sequence", "created_at", "actor", "actor_name", "actor_role", "action", "document", "object_repr",
+            "revision_hash", "from_state", "to_state", "stage", "opinion", "ip_address", "user_agent", "request_id",
+            "data", "prev_hash", "hash",
+        ]  # fmt: skip
+
+
+class AuditFilterSerializer(serializers.Serializer):
+    """The audit page's filters (validated by AuditFilterForm; this describes them in the schema)."""
+
+    since = serializers.DateField(required=False, help_text=_("From this day (local time zone)."))
+    until = serializers.DateField(required=False, help_text=_("Until this day, included."))
+    department = serializers.IntegerField(required=False)
+    document = serializers.IntegerField(required=False)
+    actor = serializers.IntegerField(required=False)
+    action = serializers.ChoiceField(choices=AuditEvent.Action.choices, required=False)
+
+
+class AuditExportSerializer(AuditFilterSerializer):
+    format = serializers.ChoiceField(choices=[("csv", "CSV"), ("jsonl", "JSON Lines")])
+
+
+class ExportManifestSerializer(serializers.Serializer):
+    export_id = serializers.IntegerField()
+    status = serializers.CharField()
+    format = serializers.CharField()
+    file = serializers.CharField()
+    filters = serializers.DictField(child=serializers.CharField())
+    row_count = serializers.IntegerField(allow_null=True)
+    first_sequence = serializers.IntegerField(allow_null=True)
+    last_sequence = serializers.IntegerField(allow_null=True)
+    head_sequence = serializers.IntegerField(allow_null=True)
+    head_hash = serializers.CharField()
+    sha256 = serializers.CharField()
+    generated_at = serializers.DateTimeField(allow_null=True)
+    time_zone = serializers.CharField()

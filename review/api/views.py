@@ -1,0 +1,506 @@
+"""API views: thin like the web views. Fetch with permission (404 when the caller may not see the piece), validate,
+call one service, answer with the piece as it now is. A refused action is written to the audit log, as on the web.
+
+Status codes: 400 invalid input (messages per field), 401 no valid credentials, 403 the caller may see the piece but
+not do this, 404 the caller may not see it, 409 the piece is not in a state for this (or someone else acted first).
+"""
+
+from typing import NoReturn
+
+from django.conf import settings
+from django.contrib.auth.signals import user_logged_in
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
+from django.http import HttpResponse, StreamingHttpResponse
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.csp import csp_override
+from django_fsm import has_transition_perm
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.views import SpectacularRedocView
+from rest_framework import exceptions, generics, status
+from rest_framework.authtoken.models import Token
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from accounts.models import Membership, User
+
+from .. import services
+from ..exports import CONTENT_TYPES, start_export, stream_job
+from ..forms import AuditFilterForm
+from ..models import AuditEvent, Document, ExportJob, StageReview
+from ..permissions import can_audit, get_export_job, get_visible_document
+from ..views import record_refusal
+from . import serializers
+from .pagination import AuditPagination
+
+
+class ConflictError(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = gettext_lazy("The piece is not in a state for this action.")
+    default_code = "conflict"
+
+
+def exception_handler(exc, context):
+    """DRF's handler, plus services.Conflict as 409 (for any view that lets one through)."""
+    if isinstance(exc, services.Conflict):
+        exc = ConflictError(str(exc))
+    return drf_exception_handler(exc, context)
+
+
+def refuse(request, document: Document | None, attempted: str, error: Exception) -> NoReturn:
+    """Record a refused action, then answer 409 for a piece in the wrong state, otherwise 403."""
+    record_refusal(request, document, attempted, str(error))
+    if isinstance(error, services.Conflict):
+        raise ConflictError(str(error))
+    raise exceptions.PermissionDenied(str(error))
+
+
+def actions_for(document: Document, user) -> list[str]:
+    """Return what `user` may do with the piece now (the buttons its web page would show)."""
+    actions = []
+    if has_transition_perm(document.submit, user):
+        actions += ["edit", "submit"]
+    if document.state == Document.State.IN_REVIEW and document.review_refusal(user) is None:
+        actions += ["approve", "return", "reject"]
+    if has_transition_perm(document.publish, user):
+        actions.append("publish")
+    return actions
+
+
+def detail(request, document: Document) -> dict:
+    """Return the piece as stored now, with its signatures and what the caller may do with it."""
+    document = (
+        Document.objects.with_related()
+        .select_related("current_revision")
+        .prefetch_related(
+            Prefetch("stage_reviews", queryset=StageReview.objects.order_by("round", "stage__position", "pk")),
+            Prefetch("publications__publisher"),
+        )
+        .get(pk=document.pk)
+    )
+    context = {"request": request, "actions": actions_for(document, request.user)}
+    return serializers.DocumentDetailSerializer(document, context=context).data
+
+
+ERRORS = {
+    400: OpenApiResponse(OpenApiTypes.OBJECT, description="Invalid input: a list of messages per field."),
+    401: OpenApiResponse(serializers.ErrorSerializer, description="No valid credentials."),
+    403: OpenApiResponse(serializers.ErrorSerializer, description="The caller may not do this."),
+    404: OpenApiResponse(serializers.ErrorSerializer, description="No such piece, or the caller may not see it."),
+    409: OpenApiResponse(serializers.ErrorSerializer, description="The piece is not in a state for this action."),
+}
+
+
+def errors(*codes: int) -> dict:
+    return {code: ERRORS[code] for code in codes}
+
+
+class FirstRendererNegotiation(BaseContentNegotiation):
+    """Answer files whatever Accept says; errors then come as JSON."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+# Signing in.
+
+
+class TokenView(APIView):
+    """Exchange a user name and password for the caller's API token."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    throttle_classes = (ScopedRateThrottle,)
+    throttle_scope = "token"
+    parser_classes = (JSONParser, FormParser)
+
+    @extend_schema(
+        request=serializers.TokenRequestSerializer,
+        responses={200: serializers.TokenSerializer, **errors(400)},
+        auth=[],
+        summary="Get an API token",
+    )
+    def post(self, request):
+        serializer = serializers.TokenRequestSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        user = serializer.validated_data["user"]
+        token, _created = Token.objects.get_or_create(user=user)
+        # A token handed out is a login: the audit log records it, and axes (when installed) resets its count.
+        user_logged_in.send(sender=type(user), request=request._request, user=user)
+        return Response({"token": token.key})
+
+
+class MeView(APIView):
+    @extend_schema(responses={200: serializers.MeSerializer, **errors(401)}, summary="Who the caller is")
+    def get(self, request):
+        user = User.objects.prefetch_related(
+            Prefetch("memberships", queryset=Membership.objects.select_related("department"))
+        ).get(pk=request.user.pk)
+        return Response(serializers.MeSerializer(user).data)
+
+
+# Pieces.
+
+
+@extend_schema_view(
+    get=extend_schema(
+        parameters=[serializers.DocumentFilterSerializer],
+        responses={200: serializers.DocumentSerializer(many=True), **errors(400, 401)},
+        summary="The pieces the caller may see",
+    ),
+    post=extend_schema(
+        request=serializers.DocumentWriteSerializer,
+        responses={201: serializers.DocumentDetailSerializer, **errors(400, 401, 403)},
+        summary="Save a new draft",
+    ),
+)
+class DocumentListView(generics.ListCreateAPIView):
+    serializer_class = serializers.DocumentSerializer
+
+    def get_queryset(self):
+        filters = serializers.DocumentFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        documents = Document.objects.visible_to(self.request.user).with_related()
+        if "state" in filters.validated_data:
+            documents = documents.filter(state=filters.validated_data["state"])
+        if "department" in filters.validated_data:
+            documents = documents.filter(department=filters.validated_data["department"])
+        return documents
+
+    def create(self, request, *args, **kwargs):
+        if not request.user.memberships.filter(role=Membership.Role.DRAFTER).exists():
+            error = PermissionDenied(
+                _("You do not draft for any department; ask an administrator for the drafter role.")
+            )
+            refuse(request, None, "create", error)
+        serializer = serializers.DocumentWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            document = services.create_document(drafter=request.user, **serializer.validated_data)
+        except PermissionDenied as error:
+            refuse(request, None, "create", error)
+        location = reverse("api:document", args=[document.pk])
+        return Response(detail(request, document), status=status.HTTP_201_CREATED, headers={"Location": location})
+
+
+class DocumentView(generics.GenericAPIView):
+    serializer_class = serializers.DocumentDetailSerializer
+
+    @extend_schema(responses={200: serializers.DocumentDetailSerializer, **errors(401, 404)}, summary="One piece")
+    def get(self, request, pk):
+        return Response(detail(request, get_visible_document(request.user, pk)))
+
+    @extend_schema(
+        request=serializers.DocumentUpdateSerializer,
+        responses={200: serializers.DocumentDetailSerializer, **errors(400, 401, 403, 404, 409)},
+        summary="Change a draft or a returned piece",
+    )
+    def patch(self, request, pk):
+        document = get_visible_document(request.user, pk)
+        if request.user.pk != document.drafter_id:
+            refuse(request, document, "edit", PermissionDenied(_("Only the drafter can edit this piece.")))
+        if document.state not in Document.EDITABLE_STATES:
+            refuse(request, document, "edit", services.Conflict(_("This piece can no longer be edited.")))
+        serializer = serializers.DocumentUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        try:
+            services.edit_document(document=document, user=request.user, **serializer.validated_data)
+        except (PermissionDenied, services.Conflict) as error:
+            refuse(request, document, "edit", error)
+        return Response(detail(request, document))
+
+
+class SubmitView(APIView):
+    @extend_schema(
+        request=None,
+        responses={200: serializers.DocumentDetailSerializer, **errors(401, 403, 404, 409)},
+        summary="Send the piece to its first review stage",
+    )
+    def post(self, request, pk):
+        document = get_visible_document(request.user, pk)
+        try:
+            services.submit_document(document=document, user=request.user)
+        except (PermissionDenied, services.Conflict) as error:
+            refuse(request, document, "submit", error)
+        return Response(detail(request, document))
+
+
+class DecisionView(APIView):
+    """Approve, return or reject the piece at its current stage."""
+
+    attempted = ""
+    serializer_class = serializers.ReasonSerializer
+
+    def post(self, request, pk):
+        document = get_visible_document(request.user, pk)
+        # Who and when come before what: an outsider or a late decision is refused whatever the body says.
+        try:
+            services.check_decision(document=document, user=request.user, review_id=posted_review(request.data))
+        except (PermissionDenied, services.Conflict) as error:
+            refuse(request, document, self.attempted, error)
+        serializer = self.serializer_class(data=request.data, context={"request": request, "signer": request.user})
+        try:
+            valid = serializer.is_valid()
+        except serializers.LockedOut:
+            record_refusal(request, document, self.attempted, "signature locked out after failed attempts")
+            raise
+        if not valid:
+            if any(error.code == "bad_signature" for error in serializer.errors.get("password", [])):
+                record_refusal(request, document, self.attempted, "wrong signature password")
+            raise exceptions.ValidationError(serializer.errors)
+        try:
+            self.decide(document, request.user, serializer.validated_data)
+        except (PermissionDenied, services.Conflict) as error:
+            refuse(request, document, self.attempted, error)
+        return Response(detail(request, document))
+
+    def decide(self, document, user, data) -> None:
+        raise NotImplementedError
+
+
+def posted_review(data) -> int | None:
+    """Return the stage review id a decision was made for, if the body names one."""
+    value = data.get("review") if isinstance(data, dict) else None
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    return value if type(value) is int else None
+
+
+DECISION_RESPONSES = {200: serializers.DocumentDetailSerializer, **errors(400, 401, 403, 404, 409)}
+
+
+@extend_schema_view(
+    post=extend_schema(
+        request=serializers.ApproveSerializer,
+        responses=DECISION_RESPONSES,
+        summary="Sign off the current stage (an electronic signature: the password is required)",
+    )
+)
+class ApproveView(DecisionView):
+    attempted = "approve"
+    serializer_class = serializers.ApproveSerializer
+
+    def decide(self, document, user, data) -> None:
+        services.approve(document=document, user=user, opinion=data["opinion"], review_id=data.get("review"))
+
+
+@extend_schema_view(
+    post=extend_schema(
+        request=serializers.ReasonSerializer,
+        responses=DECISION_RESPONSES,
+        summary="Return the piece to its drafter for changes",
+    )
+)
+class ReturnView(DecisionView):
+    attempted = "return"
+
+    def decide(self, document, user, data) -> None:
+        services.request_changes(document=document, user=user, reason=data["reason"], review_id=data.get("review"))
+
+
+@extend_schema_view(
+    post=extend_schema(request=serializers.ReasonSerializer, responses=DECISION_RESPONSES, summary="Reject the piece")
+)
+class RejectView(DecisionView):
+    attempted = "reject"
+
+    def decide(self, document, user, data) -> None:
+        services.reject(document=document, user=user, reason=data["reason"], review_id=data.get("review"))
+
+
+class PublishView(APIView):
+    @extend_schema(
+        request=serializers.PublishSerializer,
+        responses={200: serializers.DocumentDetailSerializer, **errors(400, 401, 403, 404, 409)},
+        summary="Record that the approved piece went out on a channel",
+    )
+    def post(self, request, pk):
+        document = get_visible_document(request.user, pk)
+        if not has_transition_perm(document.publish, request.user):
+            if document.state in (Document.State.APPROVED, Document.State.PUBLISHED):
+                refuse(request, document, "publish", PermissionDenied(_("You are not a publisher for this piece.")))
+            refuse(
+                request, document, "publish", services.Conflict(_("Only an approved piece can be marked published."))
+            )
+        serializer = serializers.PublishSerializer(data=request.data, context={"document": document})
+        serializer.is_valid(raise_exception=True)
+        try:
+            services.publish(document=document, user=request.user, **serializer.validated_data)
+        except (PermissionDenied, services.Conflict) as error:
+            refuse(request, document, "publish", error)
+        return Response(detail(request, document))
+
+
+@extend_schema_view(
+    get=extend_schema(
+        responses={200: serializers.RevisionSerializer(many=True), **errors(401, 404)},
+        summary="Every revision of the piece, oldest first",
+    )
+)
+class RevisionListView(generics.ListAPIView):
+    serializer_class = serializers.RevisionSerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        document = get_visible_document(self.request.user, self.kwargs["pk"])
+        return document.revisions.select_related("author").order_by("number")
+
+
+@extend_schema_view(
+    get=extend_schema(
+        responses={200: serializers.DocumentEventSerializer(many=True), **errors(401, 404)},
+        summary="The piece's history from the audit log, oldest first",
+        description=(
+            "For everyone who may see the piece (its web page shows the same history). Auditors who need every "
+            "field, with network details and hashes, use /api/v1/audit/?document={id}."
+        ),
+    )
+)
+class DocumentAuditView(generics.ListAPIView):
+    serializer_class = serializers.DocumentEventSerializer
+
+    def get_queryset(self):
+        document = get_visible_document(self.request.user, self.kwargs["pk"])
+        return AuditEvent.objects.filter(document=document).order_by("sequence")
+
+
+class SignoffSheetView(APIView):
+    renderer_classes = (JSONRenderer,)
+    content_negotiation_class = FirstRendererNegotiation
+
+    @extend_schema(
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY, **errors(401, 404)},
+        summary="The piece's sign-off sheet (审签单) as a PDF",
+    )
+    def get(self, request, pk):
+        # WeasyPrint takes a second to import: only the PDF views pay for it.
+        from ..pdf import signoff_sheet_pdf
+
+        document = get_visible_document(request.user, pk)
+        content = signoff_sheet_pdf(document, base_url=request.build_absolute_uri("/"))
+        AuditEvent.objects.record(
+            action=AuditEvent.Action.DOWNLOADED, actor=request.user, document=document, data={"format": "signoff_pdf"}
+        )
+        response = HttpResponse(content, content_type="application/pdf")
+        response["Content-Disposition"] = content_disposition_header(False, f"signoff-sheet-{document.pk}.pdf")
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+@extend_schema_view(
+    get=extend_schema(
+        responses={200: serializers.DocumentSerializer(many=True), **errors(401)},
+        summary="The pieces waiting for the caller's decision, earliest due first",
+    )
+)
+class QueueView(generics.ListAPIView):
+    serializer_class = serializers.DocumentSerializer
+
+    def get_queryset(self):
+        return Document.objects.awaiting(self.request.user).with_related()
+
+
+# The audit log (auditors and superusers).
+
+
+def require_auditor(user) -> None:
+    if not can_audit(user):
+        raise exceptions.PermissionDenied(_("Only auditors can read the audit log."))
+
+
+def audit_filters(query_params) -> AuditFilterForm:
+    """Return the audit page's filter form, validated; 400 with its messages when invalid."""
+    form = AuditFilterForm(query_params)
+    if not form.is_valid():
+        raise exceptions.ValidationError(
+            {
+                "non_field_errors" if field == "__all__" else field: [error["message"] for error in field_errors]
+                for field, field_errors in form.errors.get_json_data().items()
+            }
+        )
+    return form
+
+
+@extend_schema_view(
+    get=extend_schema(
+        parameters=[serializers.AuditFilterSerializer],
+        responses={200: serializers.AuditEventSerializer(many=True), **errors(400, 401, 403)},
+        summary="The audit log, newest first (auditors)",
+    )
+)
+class AuditLogView(generics.ListAPIView):
+    serializer_class = serializers.AuditEventSerializer
+    pagination_class = AuditPagination
+
+    def get_queryset(self):
+        require_auditor(self.request.user)
+        return AuditEvent.objects.matching(**audit_filters(self.request.query_params).filters())
+
+
+class AuditExportView(APIView):
+    renderer_classes = (JSONRenderer,)
+    content_negotiation_class = FirstRendererNegotiation
+
+    @extend_schema(
+        parameters=[serializers.AuditExportSerializer],
+        responses={
+            (200, "text/csv"): OpenApiTypes.BINARY,
+            (200, "application/jsonl"): OpenApiTypes.BINARY,
+            **errors(400, 401, 403),
+        },
+        summary="Download the (filtered) audit log as CSV or JSON Lines (auditors)",
+        description=(
+            "Streamed; the download is itself an audit event. The X-Export-Manifest header links to the "
+            "manifest: row count, first and last event, the chain head the export stops at and the file's SHA-256."
+        ),
+    )
+    def get(self, request):
+        require_auditor(request.user)
+        export_format = request.query_params.get("format", "")
+        if export_format not in ExportJob.STREAMED_FORMATS:
+            raise exceptions.ValidationError({"format": [_("Choose csv or jsonl.")]})
+        form = audit_filters(request.query_params)
+        job = start_export(user=request.user, format=export_format, filters=form.describe())
+        response = StreamingHttpResponse(stream_job(job), content_type=CONTENT_TYPES[job.format])
+        response["Content-Disposition"] = content_disposition_header(True, job.download_name)
+        response["X-Export-Manifest"] = request.build_absolute_uri(reverse("api:audit_export_manifest", args=[job.pk]))
+        return response
+
+
+class AuditExportManifestView(APIView):
+    @extend_schema(
+        responses={200: serializers.ExportManifestSerializer, **errors(401, 403, 404)},
+        summary="The manifest of an audit log download (the auditor who made it, or a superuser)",
+    )
+    def get(self, request, pk):
+        job = get_export_job(request.user, pk)
+        return Response(job.manifest())
+
+
+# The schema's readable page.
+
+# Redoc sets its styles from script and searches in a worker; only this page allows that.
+DOCS_CSP = {
+    **getattr(settings, "SECURE_CSP", {}),
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "worker-src": ["'self'", "blob:"],
+}
+
+
+@method_decorator(csp_override(DOCS_CSP), name="get")
+class DocsView(SpectacularRedocView):
+    template_name = "review/api/docs.html"

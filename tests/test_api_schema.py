@@ -1,0 +1,130 @@
+"""API: the OpenAPI schema is valid, its page loads nothing from elsewhere, and the API keeps to it (Schemathesis)."""
+
+import re
+
+import pytest
+import schemathesis
+from django.core.management import call_command
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from rest_framework.authtoken.models import Token
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
+
+from config.wsgi import application
+from review.models import Document
+from tests import factories
+from tests.api import api_client, clean_throttles  # noqa: F401 (an autouse fixture)
+from tests.factories import Role
+
+# Enough to reach every branch of every operation a few times, and keep the run well under a minute.
+EXAMPLES = 50
+# A sign-off sheet takes WeasyPrint a noticeable fraction of a second.
+SLOW_OPERATIONS = {"GET /api/v1/documents/{id}/signoff.pdf": 3}
+
+
+def test_it_generates_the_schema_without_errors_or_warnings(tmp_path):
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+
+    assert "/api/v1/documents/{id}/approve/" in (tmp_path / "schema.yaml").read_text()
+
+
+def test_it_serves_the_schema_and_a_page_that_loads_nothing_from_elsewhere(db):
+    schema = api_client().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    page = api_client().get("/api/docs/")
+
+    assert schema.status_code == 200
+    assert schema.json()["openapi"].startswith("3.")
+    assert page.status_code == 200
+    html = page.content.decode()
+    sources = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert sources and all(source.startswith("/") for source in sources), sources
+    assert "googleapis" not in html and "cdn" not in html
+
+
+def new_piece(department: int) -> dict:
+    return {
+        "title": "通知",
+        "body": "<p>正文</p>",
+        "department": department,
+        "channels": ["website"],
+        "is_major": False,
+    }
+
+
+@pytest.fixture
+def pieces(department, drafter, officer, head, leader):
+    """A caller with several roles, and pieces in the states each action cares about."""
+    caller = factories.make_user(
+        "many-hats",
+        display_name="多面手",
+        roles=[(Role.DRAFTER, department), (Role.PUBLISHER, None), (Role.AUDITOR, None)],
+    )
+    return caller, [
+        factories.make_document(drafter=caller),
+        factories.submitted_document(drafter=caller),
+        factories.submitted_document(drafter=drafter),
+        factories.approved_document(officer, head, leader, drafter=drafter),
+        factories.approved_document(officer, head, leader, drafter=caller),
+    ]
+
+
+@pytest.fixture
+def keep_connection():
+    """Keep the test's database connection across requests, as Django's test client does.
+
+    Schemathesis calls the WSGI application itself, whose request signals would close a connection
+    that is inside the test's transaction (PostgreSQL then has no connection for the rest of the test).
+    """
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    yield
+    for signal in (request_started, request_finished):
+        signal.connect(close_old_connections)
+
+
+def test_the_api_keeps_to_its_schema(pieces, keep_connection):
+    caller, documents = pieces
+    headers = {"Authorization": f"Token {Token.objects.create(user=caller).key}"}
+    schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
+    checks = [not_a_server_error, response_schema_conformance]
+    failures, statuses = [], set()
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 17
+
+    for operation in operations:
+        strategies = [operation.as_strategy(), operation.as_strategy(generation_mode=GenerationMode.NEGATIVE)]
+        if "{id}" in operation.path:
+            # Random ids are mostly 404s: also aim at pieces that exist, in every state.
+            strategies += [operation.as_strategy(path_parameters={"id": document.pk}) for document in documents]
+        if operation.label == "POST /api/v1/documents/":
+            # Random departments are mostly refused: also send a piece the caller may save.
+            strategies.append(operation.as_strategy(body=new_piece(documents[0].department_id)))
+        strategy = st.one_of(strategies)
+
+        @settings(
+            max_examples=SLOW_OPERATIONS.get(operation.label, EXAMPLES),
+            deadline=None,
+            derandomize=True,
+            database=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(case=strategy)
+        def run(case):
+            response = case.call(headers=headers)
+            statuses.add(response.status_code)
+            case.validate_response(response, checks=checks)
+
+        try:
+            run()
+        except Exception as error:  # report every operation that breaks, not only the first
+            failures.append(f"{operation.label}: {error}")
+
+    assert failures == []
+    # It reached the API's answers of every kind, new pieces included.
+    assert statuses >= {200, 201, 400, 403, 404, 409}
+    assert Document.objects.count() > len(documents)
