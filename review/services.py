@@ -14,7 +14,17 @@ from django_fsm import ConcurrentTransition, has_transition_perm
 from accounts.models import Department, Membership, User
 
 from . import permissions, webhooks
-from .models import Attachment, AuditEvent, Document, Publication, Revision, StageReview, Workflow, content_hash
+from .models import (
+    Attachment,
+    AuditEvent,
+    Channel,
+    Document,
+    Publication,
+    Revision,
+    StageReview,
+    Workflow,
+    content_hash,
+)
 
 ALLOWED_TAGS = {
     "p", "div", "br", "strong", "b", "em", "i", "u", "del", "s", "a",
@@ -116,9 +126,7 @@ def edit_document(*, document: Document, user: User, **changes) -> Document:
     if {"title", "body"} & set(changed):
         _new_revision(document, user)
     document.save()
-    AuditEvent.objects.record(
-        action=AuditEvent.Action.EDITED, actor=user, document=document, data={"fields": changed}
-    )
+    AuditEvent.objects.record(action=AuditEvent.Action.EDITED, actor=user, document=document, data={"fields": changed})
     return document
 
 
@@ -170,16 +178,14 @@ def check_decision(*, document: Document, user: User, review_id: int | None) -> 
     otherwise someone without the role, the drafter or a reviewer of another stage is refused.
     """
     if document.state != Document.State.IN_REVIEW:
-        raise Conflict(_("This piece is no longer in review (it is now %(state)s).") % {
-            "state": document.get_state_display()
-        })
-    review = document.stage_reviews.select_related("stage").get(
-        round=document.round, stage=document.current_stage_id
-    )
+        raise Conflict(
+            _("This piece is no longer in review (it is now %(state)s).") % {"state": document.get_state_display()}
+        )
+    review = document.stage_reviews.select_related("stage").get(round=document.round, stage=document.current_stage_id)
     if review_id is not None and review.pk != review_id:
-        raise Conflict(_("Someone else has already decided this stage; the piece is now at %(stage)s.") % {
-            "stage": review.meaning
-        })
+        raise Conflict(
+            _("Someone else has already decided this stage; the piece is now at %(stage)s.") % {"stage": review.meaning}
+        )
     refusal = document.review_refusal(user)
     if refusal:
         raise PermissionDenied(refusal)
@@ -292,9 +298,7 @@ def reject(*, document: Document, user: User, reason: str, review_id: int | None
 
 
 @transaction.atomic
-def publish(
-    *, document: Document, user: User, channel: str, url: str, published_at: datetime.datetime
-) -> Publication:
+def publish(*, document: Document, user: User, channel: str, url: str, published_at: datetime.datetime) -> Publication:
     """Record that an approved piece went out on a channel."""
     document = _locked(document)
     if document.state not in (Document.State.APPROVED, Document.State.PUBLISHED):
@@ -303,6 +307,11 @@ def publish(
         raise PermissionDenied(_("You are not a publisher for this piece."))
     if channel not in document.channels:
         raise ValueError(f"Channel {channel!r} was not approved for this piece.")
+    if document.publications.filter(channel=channel).exists():
+        # A second click, or a second publisher: the register keeps one line per piece and channel.
+        raise Conflict(
+            _("This piece is already recorded as published on %(channel)s.") % {"channel": Channel(channel).label}
+        )
     from_state = document.state
     document.publish()
     document.save()

@@ -3,6 +3,7 @@ import zoneinfo
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from review import services
 from review.models import AuditEvent, Document, Publication, StageReview
@@ -212,3 +213,21 @@ def test_it_needs_the_principal_leader_for_a_major_matter(
     )
     assert client_for(publisher).post(url("publish", document), publish_data()).status_code == 302
     assert fresh(document).state == Document.State.PUBLISHED
+
+
+def test_it_records_each_channel_once(client_for, drafter, officer, head, leader, publisher):
+    document = factories.approved_document(officer, head, leader, drafter=drafter)
+    services.publish(
+        document=document, user=publisher, channel="website", url="https://example.org/a", published_at=timezone.now()
+    )
+
+    with pytest.raises(services.Conflict):
+        services.publish(
+            document=document,
+            user=publisher,
+            channel="website",
+            url="https://example.org/b",
+            published_at=timezone.now(),
+        )
+
+    assert document.publications.count() == 1
