@@ -392,3 +392,14 @@ def test_it_answers_409_to_publishing_an_unapproved_piece(drafter, officer, publ
     assert response.status_code == 409
     assert response.json() == {"detail": zh("Only an approved piece can be marked published.")}
     assert refusal(document) == (AuditEvent.Action.REFUSED, officer, "publish")
+
+
+def test_it_answers_409_to_publishing_a_channel_twice(approved, publisher):
+    client = api_client(publisher)
+    assert client.post(url(approved, "publish"), {"channel": "website"}, format="json").status_code == 200
+
+    response = client.post(url(approved, "publish"), {"channel": "website"}, format="json")
+
+    assert response.status_code == 409
+    assert Publication.objects.count() == 1
+    assert refusal(approved) == (AuditEvent.Action.REFUSED, publisher, "publish")
