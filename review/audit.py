@@ -220,7 +220,11 @@ def verify_chain(batch_size: int = 5000) -> Verification:
         sequence = row["sequence"]
         if sequence != expected_sequence:
             return Verification(
-                False, count, prev_hash, expected_sequence, f"sequence {expected_sequence} is missing (found {sequence})"
+                False,
+                count,
+                prev_hash,
+                expected_sequence,
+                f"sequence {expected_sequence} is missing (found {sequence})",
             )
         if row["prev_hash"] != prev_hash:
             return Verification(False, count, prev_hash, sequence, "does not follow the previous event")
@@ -243,7 +247,8 @@ def verify_chain(batch_size: int = 5000) -> Verification:
                 count,
                 prev_hash,
                 expected_sequence,
-                f"events from {expected_sequence} on are missing (signed on {checkpoint.day} up to {checkpoint.sequence})",
+                f"events from {expected_sequence} on are missing "
+                f"(signed on {checkpoint.day} up to {checkpoint.sequence})",
             )
         if hashes_at_checkpoints.get(checkpoint.sequence) != checkpoint.hash:
             return Verification(

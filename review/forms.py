@@ -165,7 +165,9 @@ class AttachmentForm(forms.Form):
         kind = filetype.guess(upload.read(8192))
         upload.seek(0)
         if kind is None or kind.extension not in ATTACHMENT_TYPES[extension]:
-            raise forms.ValidationError(_("The file's content is not what its name says (.%(ext)s).") % {"ext": extension})
+            raise forms.ValidationError(
+                _("The file's content is not what its name says (.%(ext)s).") % {"ext": extension}
+            )
         self.cleaned_data["extension"] = f".{extension}"
         self.cleaned_data["content_type"] = kind.mime
         return upload
