@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import prefetch_related_objects
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -180,7 +181,7 @@ def _detail_context(request, document: Document, **forms) -> dict:
 @login_required
 def document_detail(request, pk):
     document = get_visible_document(request.user, pk)
-    document = Document.objects.prefetch_related("stage_reviews__decided_by").with_related().get(pk=document.pk)
+    prefetch_related_objects([document], "stage_reviews__decided_by")
     return render(request, "review/document_detail.html", _detail_context(request, document))
 
 
