@@ -1,4 +1,4 @@
-# Imprimatur: `make run` serves the demo clinic, `make test` runs the suite.
+# Imprimatur: `make run` serves the demo clinic, `make test` runs the checks and the suite.
 PORT ?= 8000
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -10,33 +10,44 @@ find_python = $(firstword $(foreach p,$(PYTHON_CANDIDATES),$(shell $(p) -c 'impo
 
 .PHONY: run test worker lint messages clean
 
-$(VENV)/.installed: requirements.txt
+$(PY):
 	@py="$(call find_python)"; \
 	if [ -z "$$py" ]; then echo "No Python 3.12 or newer found (tried: $(PYTHON_CANDIDATES)). Install one, e.g. 'pyenv install 3.13'." >&2; exit 1; fi; \
 	echo "Using $$py ($$($$py --version))"; \
-	[ -x $(PY) ] && $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))' || { rm -rf $(VENV); $$py -m venv $(VENV); }
+	$$py -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+
+# What the application needs to run.
+$(VENV)/.installed: requirements.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
+
+# And the tools the tests and checks use.
+$(VENV)/.dev-installed: requirements-dev.txt requirements.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.installed $@
 
 run: $(VENV)/.installed
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py seed_demo
 	@echo "Starting the background worker and the web server on http://127.0.0.1:$(PORT)/"
-	$(PY) manage.py db_worker & worker=$$!; \
+	$(PY) manage.py worker & worker=$$!; \
 	trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 worker: $(VENV)/.installed
-	$(PY) manage.py db_worker
+	$(PY) manage.py worker
 
-test: $(VENV)/.installed
+test: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
-messages: $(VENV)/.installed
+messages: $(VENV)/.dev-installed
 	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --no-obsolete
 	$(PY) manage.py compilemessages --ignore=.venv
 

@@ -1,23 +1,41 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 
+from audit.admin import AuditedAdmin
+
 from . import services
-from .models import Department, Membership, User
+from .models import ApiToken, Department, Membership, User
+
+# Permission groups mirror memberships (accounts.services.sync_role_groups); editing them by hand would let
+# someone act in a role that no membership and no audit event records.
+admin.site.unregister(Group)
 
 
 @admin.register(Department)
-class DepartmentAdmin(admin.ModelAdmin):
+class DepartmentAdmin(AuditedAdmin):
     list_display = ["name", "code"]
     search_fields = ["name", "code"]
     prepopulated_fields = {"code": ["name"]}
+    audited_fields = ("name", "code")
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
-    fieldsets = BaseUserAdmin.fieldsets + ((_("Signature"), {"fields": ["display_name"]}),)
+class UserAdmin(AuditedAdmin, BaseUserAdmin):
+    """People: roles are given only through memberships, never through groups or permissions here."""
+
+    fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        (_("Personal info"), {"fields": ("first_name", "last_name", "display_name", "email")}),
+        (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser")}),
+        (_("Important dates"), {"fields": ("last_login", "date_joined")}),
+    )
     list_display = ["username", "display_name", "email", "is_active", "is_staff"]
+    list_filter = ["is_active", "is_staff", "is_superuser"]
     search_fields = ["username", "display_name", "email"]
+    readonly_fields = ["last_login", "date_joined"]
+    audited_fields = ("username", "display_name", "email", "is_active", "is_staff", "is_superuser")
 
 
 @admin.register(Membership)
@@ -34,9 +52,7 @@ class MembershipAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        membership = services.add_membership(
-            user=obj.user, role=obj.role, department=obj.department, by=request.user
-        )
+        membership = services.add_membership(user=obj.user, role=obj.role, department=obj.department, by=request.user)
         obj.pk = membership.pk
 
     def delete_model(self, request, obj):
@@ -45,3 +61,19 @@ class MembershipAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for membership in queryset.select_related("user", "department"):
             services.remove_membership(membership=membership, by=request.user)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(AuditedAdmin):
+    """Tokens are issued through the API; here they can be seen (never their keys) and revoked by deleting them."""
+
+    list_display = ["user", "prefix", "created_at", "expires_at", "last_used_at"]
+    list_select_related = ["user"]
+    search_fields = ["user__username", "prefix"]
+    audited_fields = ("user", "prefix", "expires_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

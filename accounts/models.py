@@ -1,7 +1,24 @@
+import hashlib
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_lazy as _
+
+
+class AuditAction(models.TextChoices):
+    """What accounts records in the audit log."""
+
+    LOGIN = "login", _("Logged in")
+    LOGOUT = "logout", _("Logged out")
+    LOGIN_FAILED = "login_failed", _("Failed login")
+    LOCKED_OUT = "locked_out", _("Locked out after failed logins")
+    TOKEN_ISSUED = "token_issued", _("API token issued")
+    MEMBERSHIP_ADDED = "membership_added", _("Role granted")
+    MEMBERSHIP_REMOVED = "membership_removed", _("Role removed")
 
 
 class Department(models.Model):
@@ -58,9 +75,7 @@ class Membership(models.Model):
     # Roles that only make sense inside one department.
     DEPARTMENT_ROLES = {Role.DRAFTER, Role.INFORMATION_OFFICER, Role.DEPARTMENT_HEAD}
 
-    user = models.ForeignKey(
-        User, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("user")
-    )
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("user"))
     department = models.ForeignKey(
         Department,
         on_delete=models.CASCADE,
@@ -105,3 +120,48 @@ class Membership(models.Model):
     def group_name(role: str, department_id: int | None) -> str:
         """Return the name of the permission group that mirrors a role in a department."""
         return f"role:{role}:{department_id or 'org'}"
+
+
+def token_digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A key for the API, stored only as its SHA-256: the key itself is shown once, when it is issued.
+
+    It stops working when it expires, when its user is deactivated, and when the password changes.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user"))
+    prefix = models.CharField(_("prefix"), max_length=8, help_text=_("The key's first characters, to tell keys apart."))
+    digest = models.CharField(_("SHA-256 of the key"), max_length=64, unique=True)
+    # Changes whenever the password does, which ends every token issued before.
+    password_stamp = models.CharField(_("password stamp"), max_length=128)
+    created_at = models.DateTimeField(_("issued"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"))
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self):
+        return f"{self.user} · {self.prefix}…"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+    def is_current(self) -> bool:
+        """Return whether the token still works: not expired, its user active, their password unchanged."""
+        user = self.user
+        return (
+            not self.is_expired
+            and user.is_active
+            and constant_time_compare(self.password_stamp, user.get_session_auth_hash())
+        )
+
+    @staticmethod
+    def lifetime():
+        return settings.API_TOKEN_LIFETIME

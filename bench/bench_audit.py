@@ -58,7 +58,6 @@ def step_build(count: int) -> dict:
     from django.core.management import call_command
     from django.db import connection, transaction
     from django.utils import timezone
-
     from review.audit import GENESIS_HASH, HASHED_FIELDS, event_hash
 
     started = time.perf_counter()

@@ -28,9 +28,7 @@ DEBUG = env_bool("DJANGO_DEBUG", True)
 _DEV_SECRET_KEY = "django-insecure-imprimatur-development-key-never-use-in-production"
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", _DEV_SECRET_KEY)
 if not DEBUG and (SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 50):
-    raise ImproperlyConfigured(
-        "DJANGO_SECRET_KEY must be set to 50 or more random characters when DJANGO_DEBUG=0."
-    )
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set to 50 or more random characters when DJANGO_DEBUG=0.")
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
@@ -47,15 +45,17 @@ INSTALLED_APPS = [
     "django_fsm",
     "django_tasks_db",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Imports run one way: review → accounts → audit (import-linter keeps it so).
+    "audit",
     "accounts",
     "review",
     "axes",
 ]
 
 MIDDLEWARE = [
+    "config.middleware.RefuseNullCharactersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -66,7 +66,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.SessionTimeoutMiddleware",
-    "review.middleware.AuditContextMiddleware",
+    "audit.middleware.AuditContextMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # Last, as django-axes asks: it turns a lockout found during the request into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -105,6 +105,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # BEGIN IMMEDIATE takes the write lock up front, so two writers queue instead of
     # failing with "database is locked" when one upgrades a read transaction.
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+
+# Shared by every app server: throttles, lockouts and cached pages count the same everywhere. The database by
+# default (its table is created by migrate); Redis when REDIS_URL is set.
+if os.environ.get("REDIS_URL"):
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["REDIS_URL"]}
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "imprimatur_cache"}}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -163,7 +172,7 @@ TASKS = {
 # so the response names it in WWW-Authenticate. Browser sessions work too, with CSRF checks.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.tokens.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -172,6 +181,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "review.api.pagination.PageNumberPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {"token": os.environ.get("DJANGO_API_TOKEN_RATE", "10/min")},
+    "NUM_PROXIES": int(os.environ["DJANGO_NUM_PROXIES"]) if os.environ.get("DJANGO_NUM_PROXIES") else None,
     "EXCEPTION_HANDLER": "review.api.views.exception_handler",
     # `?format=` belongs to the audit export (csv or jsonl), not to content negotiation.
     "URL_FORMAT_OVERRIDE": None,
@@ -217,8 +227,11 @@ SESSION_COOKIE_AGE = int(os.environ.get("DJANGO_SESSION_MAX_HOURS", "12")) * 360
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
-# Login throttling: five failures for one user name from one address lock it for fifteen minutes.
+# Login throttling: five failures for one user name from one address lock it for fifteen minutes, and so do
+# thirty failures from one address whatever the names (accounts.lockout). The counts live in the database.
+AXES_HANDLER = "accounts.lockout.LockoutHandler"
 AXES_FAILURE_LIMIT = int(os.environ.get("DJANGO_LOGIN_FAILURE_LIMIT", "5"))
+LOGIN_ADDRESS_FAILURE_LIMIT = int(os.environ.get("DJANGO_LOGIN_ADDRESS_FAILURE_LIMIT", "30"))
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
@@ -269,5 +282,14 @@ LOGGING = {
     },
 }
 
-# Signs the daily checkpoints of the audit chain. Keep it out of the database (and out of backups of it).
-AUDIT_CHECKPOINT_KEY = os.environ.get("DJANGO_AUDIT_CHECKPOINT_KEY", "") or f"checkpoint:{SECRET_KEY}"
+# API tokens expire this long after they are issued (and at once when the password changes).
+API_TOKEN_LIFETIME = datetime.timedelta(days=int(os.environ.get("DJANGO_API_TOKEN_DAYS", "30")))
+
+# Signs every audit event and the checkpoints of the chain's head. Keep it out of the database and out of its
+# backups: whoever holds both could rewrite the log and sign it again. Set it once; rotating the secret key
+# must not change it. (DJANGO_AUDIT_CHECKPOINT_KEY is its earlier name.)
+AUDIT_KEY = (
+    os.environ.get("DJANGO_AUDIT_KEY")
+    or os.environ.get("DJANGO_AUDIT_CHECKPOINT_KEY")
+    or f"audit-key-derived-from-the-secret-key:{SECRET_KEY}"
+)

@@ -8,3 +8,8 @@ urlpatterns = [
     path("api/", include("review.api.urls")),
     path("", include("review.urls")),
 ]
+
+handler400 = "config.views.bad_request"
+handler403 = "config.views.permission_denied"
+handler404 = "config.views.page_not_found"
+handler500 = "config.views.server_error"

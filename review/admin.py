@@ -2,7 +2,9 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from .models import AuditEvent, Document, Publication, Stage, Webhook, WebhookDelivery, Workflow
+from audit.admin import AuditedAdmin, ReadOnlyAdmin
+
+from .models import Document, Publication, Stage, Webhook, WebhookDelivery, Workflow
 
 
 class StageInline(admin.TabularInline):
@@ -12,23 +14,37 @@ class StageInline(admin.TabularInline):
 
 
 @admin.register(Workflow)
-class WorkflowAdmin(admin.ModelAdmin):
+class WorkflowAdmin(AuditedAdmin):
     list_display = ["name", "department", "kind", "is_active"]
     list_filter = ["is_active", "department", "kind"]
     inlines = [StageInline]
+    audited_fields = ("name", "department", "kind", "is_active")
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": ["name", "department", "kind", "is_active"],
+                "description": _(
+                    "Changes apply to pieces submitted from now on. A piece copies its route (stages, names, roles) "
+                    "when it is first submitted and keeps that copy: editing, reordering or deleting stages here "
+                    "never changes a piece already under review."
+                ),
+            },
+        )
+    ]
+
+    def audited_values(self, obj) -> dict:
+        # The stages as saved (the change message names only what changed).
+        stages = [[s.position, s.name, s.role, s.major_only] for s in obj.stages.order_by("position")]
+        return {**super().audited_values(obj), "stages": stages}
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records change only through the workflow's services, never by hand."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+@admin.register(Stage)
+class StageAdmin(AuditedAdmin):
+    list_display = ["workflow", "position", "name", "role", "major_only"]
+    list_filter = ["workflow", "role"]
+    ordering = ["workflow", "position"]
+    audited_fields = ("workflow", "position", "name", "role", "major_only")
 
 
 @admin.register(Document)
@@ -46,13 +62,6 @@ class PublicationAdmin(ReadOnlyAdmin):
     list_select_related = ["document", "publisher"]
 
 
-@admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ["sequence", "created_at", "actor_name", "action", "object_repr", "from_state", "to_state", "stage"]
-    list_filter = ["action"]
-    search_fields = ["actor_name", "object_repr"]
-
-
 class WebhookForm(forms.ModelForm):
     events = forms.MultipleChoiceField(
         label=_("Events"), choices=Webhook.Event.choices, widget=forms.CheckboxSelectMultiple
@@ -64,10 +73,11 @@ class WebhookForm(forms.ModelForm):
 
 
 @admin.register(Webhook)
-class WebhookAdmin(admin.ModelAdmin):
+class WebhookAdmin(AuditedAdmin):
     form = WebhookForm
     list_display = ["url", "events", "is_active", "created_at"]
     list_filter = ["is_active"]
+    audited_fields = ("url", "events", "is_active")  # never the secret
 
 
 @admin.register(WebhookDelivery)

@@ -1,13 +1,12 @@
 from django.utils.functional import SimpleLazyObject
 
-from .models import Document, Stage
+from .models import Document
+from .models.choices import REVIEWER_ROLES
 from .permissions import can_audit, can_keep_register
-
-REVIEWER_ROLES = [role for role, _label in Stage.REVIEWER_ROLES]
 
 
 def navigation(request):
-    """Give templates the size of the user's queue and whether they may audit, each worked out only if asked for."""
+    """Give templates the size of the user's queue and what they may open, each worked out only if asked for."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}

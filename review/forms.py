@@ -1,13 +1,17 @@
+"""Forms read and show what people type; the rules they must satisfy are checked by the services."""
+
 import filetype
 from django import forms
 from django.conf import settings
-from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Department, Membership
+from audit import labels
+from audit.forms import MAX_ID, PeriodForm
 
-from .models import AuditEvent, Channel, Document
+from .models import Channel, Document
 
 
 class DocumentForm(forms.ModelForm):
@@ -35,23 +39,11 @@ class DocumentForm(forms.ModelForm):
         elif self.fields["department"].queryset.count() == 1:
             self.fields["department"].initial = self.fields["department"].queryset.get()
 
-    def clean_body(self):
-        from .services import sanitise
-
-        body = sanitise(self.cleaned_data["body"])
-        if not body:
-            raise forms.ValidationError(_("Write the piece before saving it."))
-        return body
-
 
 class DecisionForm(forms.Form):
-    """The opinion on an approval, or the reason for a return or a rejection.
+    """An approval's opinion and signature password, or the reason for a return or a rejection."""
 
-    An approval is an electronic signature: the signer re-enters their password, checked through
-    Django's authenticate() so that a wrong one is logged and counts toward lockout like a failed login.
-    """
-
-    review = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    review = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1, max_value=MAX_ID)
     opinion = forms.CharField(label=_("Opinion"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
     password = forms.CharField(
         label=_("Your password, to sign"),
@@ -59,25 +51,6 @@ class DecisionForm(forms.Form):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
-
-    def __init__(self, *args, reason_required: bool = False, signer=None, request=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.signer, self.request = signer, request
-        if reason_required:
-            self.fields["opinion"].required = True
-            self.fields["opinion"].error_messages["required"] = _("Give a reason, so the drafter knows what to do.")
-        if signer is not None:
-            self.fields["password"].required = True
-            self.fields["password"].error_messages["required"] = _("Enter your password to sign the approval.")
-
-    def clean_password(self):
-        password = self.cleaned_data["password"]
-        if self.signer is None:
-            return ""
-        user = authenticate(self.request, username=self.signer.get_username(), password=password)
-        if user is None or user.pk != self.signer.pk:
-            raise forms.ValidationError(_("That password is not correct; nothing was signed."), code="bad_signature")
-        return ""  # never kept beyond this check
 
 
 class PublishForm(forms.Form):
@@ -93,46 +66,39 @@ class PublishForm(forms.Form):
         self.fields["published_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
 
 
-class PeriodForm(forms.Form):
-    """A period of whole days, either end open."""
-
-    since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("since") and cleaned.get("until") and cleaned["since"] > cleaned["until"]:
-            raise forms.ValidationError(_("The start of the period comes after its end."))
-        return cleaned
-
-    def filters(self) -> dict:
-        """Return the filters given, as keyword arguments for the matching QuerySet method."""
-        return {name: value for name, value in self.cleaned_data.items() if value not in (None, "")}
-
-
 class AuditFilterForm(PeriodForm):
     """The auditor's filters, shared by the audit page, its downloads and the API."""
 
     department = forms.ModelChoiceField(
         label=_("Department"), queryset=Department.objects.all(), required=False, empty_label=_("All")
     )
-    document = forms.IntegerField(label=_("Piece number"), required=False, min_value=1, max_value=2**63 - 1)
+    document = forms.IntegerField(label=_("Piece number"), required=False, min_value=1, max_value=MAX_ID)
     actor = forms.ModelChoiceField(
         label=_("Actor"), queryset=get_user_model().objects.order_by("username"), required=False, empty_label=_("All")
     )
-    action = forms.ChoiceField(label=_("Action"), choices=[("", _("All"))] + AuditEvent.Action.choices, required=False)
+    action = forms.ChoiceField(label=_("Action"), required=False)
 
-    def describe(self) -> dict:
-        """Return the filters as plain strings, for manifests."""
-        return {name: str(getattr(value, "pk", value)) for name, value in self.filters().items()}
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["action"].choices = [("", _("All")), *labels.action_choices()]
+
+    def criteria(self) -> dict:
+        """Return the filters in the audit log's own terms, as strings (audit.forms.CriteriaForm reads them)."""
+        filters = self.filters()
+        criteria = {name: filters[name].isoformat() for name in ("since", "until") if name in filters}
+        if "department" in filters:
+            criteria["scope"] = str(filters["department"].pk)
+        if "document" in filters:
+            criteria.update(object_type=Document._meta.label_lower, object_id=str(filters["document"]))
+        if "actor" in filters:
+            criteria["actor"] = str(filters["actor"].pk)
+        if "action" in filters:
+            criteria["action"] = filters["action"]
+        return criteria
 
 
 class RegisterFilterForm(PeriodForm):
     """The period of the publication register, shared by its page and its downloads."""
-
-    def describe(self) -> dict:
-        """Return the period as ISO dates, for the audit event and the PDF."""
-        return {name: value.isoformat() for name, value in self.filters().items()}
 
 
 # What a piece may carry: extension → the file types (by content) that may bear it.

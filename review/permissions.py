@@ -1,30 +1,135 @@
-"""Object permissions on pieces: who holds what, and the grants the workflow moves along."""
+"""Object permissions on pieces: derived from each piece's route and state, never granted by hand.
 
+`expected_grants()` says what a piece's grants must be; `sync_grants()` makes them so after every change of
+state, and `grant_drift()` reports every open piece whose grants differ (run by the tests and by verify_audit).
+
+- The drafter sees their piece, and may change it while it is a draft or returned.
+- The drafters of its department see it.
+- The role group of every stage the piece has reached (in any round) sees it; the current stage's group acts.
+- Once approved, the publishers (of the department and of the whole organisation) see it and may publish it.
+"""
+
+from functools import reduce
+from operator import or_
+
+from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch, Q
 from django.http import Http404
-from django.shortcuts import get_object_or_404
-from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
+from django_fsm import has_transition_perm
 
 from accounts.models import Membership
-from accounts.services import role_group
+from accounts.services import group_name, role_group
 
-from .models import Document, ExportJob, Stage
+from .models import Document, DocumentGroupObjectPermission, DocumentUserObjectPermission, StageReview
+
+Role = Membership.Role
+Decision = StageReview.Decision
+CODENAMES = ("view_document", "change_document", "review_document", "publish_document")
 
 
-def holds(user, perm: str, document: Document) -> bool:
-    """Return whether `user` holds `perm` on the piece through their own roles.
+def expected_grants(document: Document) -> set[tuple[str, str]]:
+    """Return the (permission codename, holder) pairs the piece must have; a holder is "user:<id>" or a group name.
 
-    Superusers get no bypass here: four eyes has no administrator override.
+    Reads the piece's route and stage reviews (prefetch them as `route` and `stage_reviews` for many pieces).
     """
-    if not user.is_authenticated or not user.is_active:
-        return False
-    return get_objects_for_user(
-        user,
-        f"review.{perm}",
-        Document.objects.filter(pk=document.pk),
-        with_superuser=False,
-        accept_global_perms=False,
-    ).exists()
+    drafter = f"user:{document.drafter_id}"
+    grants = {("view_document", drafter), ("view_document", group_name(Role.DRAFTER, document.department_id))}
+    if document.state in Document.EDITABLE_STATES:
+        grants.add(("change_document", drafter))
+    reviews = list(document.stage_reviews.all())
+    reached = {
+        review.stage_id
+        for review in reviews
+        if review.decision not in (Decision.PENDING, Decision.CANCELLED)
+        or (review.stage_id == document.current_stage_id and review.round == document.round)
+    }
+    for stage in document.route.all():
+        group = group_name(stage.role, document.department_id)
+        if stage.pk in reached:
+            grants.add(("view_document", group))
+        if document.state == Document.State.IN_REVIEW and stage.pk == document.current_stage_id:
+            grants.add(("review_document", group))
+    this_round = [review for review in reviews if review.round == document.round]
+    was_approved = bool(this_round) and all(review.decision == Decision.APPROVED for review in this_round)
+    if document.state in (Document.State.APPROVED, Document.State.PUBLISHED) or (
+        document.state == Document.State.WITHDRAWN and was_approved
+    ):
+        for group in (group_name(Role.PUBLISHER, document.department_id), group_name(Role.PUBLISHER, None)):
+            grants.add(("view_document", group))
+            if document.state != Document.State.WITHDRAWN:
+                grants.add(("publish_document", group))
+    return grants
+
+
+def current_grants(document: Document) -> set[tuple[str, str]]:
+    """Return the (permission codename, holder) pairs the piece has now."""
+    users = DocumentUserObjectPermission.objects.filter(content_object=document).values_list(
+        "permission__codename", "user_id"
+    )
+    groups = DocumentGroupObjectPermission.objects.filter(content_object=document).values_list(
+        "permission__codename", "group__name"
+    )
+    return {(codename, f"user:{user_id}") for codename, user_id in users} | set(groups)
+
+
+def sync_grants(document: Document) -> None:
+    """Make the piece's object permissions exactly what its route and state call for."""
+    expected, current = expected_grants(document), current_grants(document)
+    extra, missing = current - expected, expected - current
+    user_extra = [Q(permission__codename=c, user_id=int(h[5:])) for c, h in extra if h.startswith("user:")]
+    group_extra = [Q(permission__codename=c, group__name=h) for c, h in extra if not h.startswith("user:")]
+    if user_extra:
+        DocumentUserObjectPermission.objects.filter(reduce(or_, user_extra), content_object=document).delete()
+    if group_extra:
+        DocumentGroupObjectPermission.objects.filter(reduce(or_, group_extra), content_object=document).delete()
+    if not missing:
+        return
+    permissions = {
+        p.codename: p
+        for p in Permission.objects.filter(content_type__app_label="review", codename__in={c for c, _h in missing})
+    }
+    user_rows, group_rows = [], []
+    for codename, holder in missing:
+        if holder.startswith("user:"):
+            user_rows.append(
+                DocumentUserObjectPermission(
+                    content_object=document, user_id=int(holder[5:]), permission=permissions[codename]
+                )
+            )
+        else:
+            group_rows.append(
+                DocumentGroupObjectPermission(
+                    content_object=document, group=_group(holder), permission=permissions[codename]
+                )
+            )
+    DocumentUserObjectPermission.objects.bulk_create(user_rows)
+    DocumentGroupObjectPermission.objects.bulk_create(group_rows)
+
+
+def _group(name: str) -> Group:
+    _prefix, role, department = name.split(":")
+    return role_group(role, None if department == "org" else int(department))
+
+
+def grant_drift(batch_size: int = 500) -> list[str]:
+    """Return every open piece whose object permissions differ from what its route and state call for."""
+    problems = []
+    documents = Document.objects.filter(state__in=Document.OPEN_STATES).prefetch_related(
+        "route",
+        Prefetch("stage_reviews", queryset=StageReview.objects.only("stage_id", "round", "decision", "document_id")),
+    )
+    for document in documents.iterator(chunk_size=batch_size):
+        expected, current = expected_grants(document), current_grants(document)
+        if expected != current:
+            problems.append(
+                f"piece {document.pk} ({document.state}): unexpected {sorted(current - expected)}, "
+                f"missing {sorted(expected - current)}"
+            )
+    return problems
+
+
+# Reading with permission.
 
 
 def get_visible_document(user, pk) -> Document:
@@ -35,74 +140,34 @@ def get_visible_document(user, pk) -> Document:
         raise Http404 from None
 
 
-def grant_drafting(document: Document) -> None:
-    """Let the drafter see and edit the piece, and their department's drafters see it."""
-    assign_perm("view_document", document.drafter, document)
-    assign_perm("change_document", document.drafter, document)
-    assign_perm("view_document", role_group(Membership.Role.DRAFTER, document.department_id), document)
-
-
-def freeze_drafting(document: Document) -> None:
-    remove_perm("change_document", document.drafter, document)
-
-
-def reopen_drafting(document: Document) -> None:
-    assign_perm("change_document", document.drafter, document)
-
-
-def stage_group(document: Document, stage: Stage):
-    return role_group(stage.role, document.department_id)
-
-
-def open_stage(document: Document, stage: Stage) -> None:
-    """Let the stage's role holders see the piece and act on it."""
-    group = stage_group(document, stage)
-    assign_perm("view_document", group, document)
-    assign_perm("review_document", group, document)
-
-
-def close_stage(document: Document, stage: Stage) -> None:
-    """End the stage's right to act; its reviewers keep seeing the piece."""
-    remove_perm("review_document", stage_group(document, stage), document)
-
-
-def publisher_groups(document: Document):
-    return [
-        role_group(Membership.Role.PUBLISHER, document.department_id),
-        role_group(Membership.Role.PUBLISHER, None),
-    ]
-
-
-def open_publishing(document: Document) -> None:
-    for group in publisher_groups(document):
-        assign_perm("view_document", group, document)
-        assign_perm("publish_document", group, document)
-
-
-def close_publishing(document: Document) -> None:
-    for group in publisher_groups(document):
-        remove_perm("publish_document", group, document)
+def actions_for(document: Document, user) -> list[str]:
+    """Return what `user` may do with the piece now: the buttons its page shows, the API's `actions`."""
+    actions = []
+    if has_transition_perm(document.submit, user):
+        actions += ["edit", "submit"]
+    if document.state == Document.State.IN_REVIEW and document.review_refusal(user) is None:
+        actions += ["approve", "return", "reject"]
+    if has_transition_perm(document.publish, user):
+        actions.append("publish")
+    if has_transition_perm(document.withdraw, user):
+        actions.append("withdraw")
+    return actions
 
 
 def can_audit(user) -> bool:
     """Return whether `user` may read and download the audit log and the register: auditors and superusers."""
     if not user.is_authenticated or not user.is_active:
         return False
-    return user.is_superuser or user.memberships.filter(role=Membership.Role.AUDITOR).exists()
+    return user.is_superuser or user.has_perm("audit.view_auditevent")
 
 
-def get_export_job(user, pk) -> ExportJob:
-    """Return an audit log export to the auditor who asked for it (or a superuser); otherwise 403 or 404."""
+def require_auditor(user) -> None:
     if not can_audit(user):
         raise PermissionDenied
-    job = get_object_or_404(ExportJob.objects.select_related("requested_by"), pk=pk)
-    if job.requested_by_id != user.pk and not user.is_superuser:
-        raise PermissionDenied
-    return job
 
 
 def can_keep_register(user) -> bool:
     """Return whether `user` may read and download the publication register: auditors, superusers and publishers."""
     if can_audit(user):
         return True
-    return user.is_authenticated and user.is_active and user.memberships.filter(role=Membership.Role.PUBLISHER).exists()
+    return user.is_authenticated and user.is_active and user.memberships.filter(role=Role.PUBLISHER).exists()

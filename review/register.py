@@ -6,10 +6,12 @@ The PDF is laid out by review.pdf.register_pdf from the same publications.
 import csv
 import io
 
+import xlsxwriter
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .exports import UTF8_BOM, neutralised
+from audit.exports import UTF8_BOM, neutralised
+
 from .models import Publication
 
 
@@ -66,8 +68,6 @@ def register_csv(publications) -> bytes:
 
 def register_xlsx(publications) -> bytes:
     """Return the register as an XLSX workbook: text cells stay text, times are real date cells."""
-    import xlsxwriter
-
     output = io.BytesIO()
     workbook = xlsxwriter.Workbook(
         output,

@@ -1,8 +1,15 @@
-"""One function per user action. Each owns its transaction: it checks, moves the state machine,
-saves, writes the audit event and moves the object permissions, all or nothing."""
+"""One function per user action, shared by the web pages and the API: every rule of the workflow lives here.
+
+Each action checks, in this order, *when* (is the piece in a state for it? did someone else act first? a
+`Conflict`), *who* (may this person do it? `NotAllowed`) and *what* (is the input acceptable? `Invalid`).
+Then, in one transaction, it moves the state machine, saves, derives the object permissions from the route,
+writes the audit event and queues the webhooks. A refusal changes nothing, and is itself written to the audit
+log (outside the rolled-back transaction), except plain input errors, which the user simply corrects.
+"""
 
 import datetime
 import hashlib
+from contextlib import contextmanager
 
 import nh3
 from django.core.exceptions import PermissionDenied
@@ -12,28 +19,92 @@ from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, has_transition_perm
 
 from accounts.models import Department, Membership, User
+from accounts.services import group_name
+from accounts.signature import SignatureRefused, check_signature
+from audit.labels import Action as AuditLogAction
+from audit.models import AuditEvent
 
 from . import permissions, webhooks
 from .models import (
     Attachment,
-    AuditEvent,
+    AuditAction,
     Channel,
     Document,
     Publication,
     Revision,
+    RouteStage,
     StageReview,
     Workflow,
     content_hash,
 )
+from .pdf import signoff_sheet_pdf
 
 ALLOWED_TAGS = {
     "p", "div", "br", "strong", "b", "em", "i", "u", "del", "s", "a",
     "h1", "h2", "h3", "blockquote", "pre", "ul", "ol", "li",
 }  # fmt: skip
+EDITABLE_FIELDS = ("title", "body", "channels", "kind", "source", "is_major", "due_date")
+# A piece goes out after it was written and before now; a day's grace for clocks and time zones.
+PUBLICATION_GRACE = datetime.timedelta(days=1)
 
 
-class Conflict(Exception):
-    """The piece is not in a state for this action, or someone else acted first."""
+class Refusal(Exception):
+    """An action refused, with the reason in words for the user; the subclass says how to answer."""
+
+    recorded = True  # written to the audit log as a refused action
+
+    def __init__(self, message, *, field: str | None = None):
+        super().__init__(message)
+        self.message, self.field = str(message), field
+
+
+class Conflict(Refusal):
+    """The piece is not in a state for this action, or someone else acted first (HTTP 409)."""
+
+
+class NotAllowed(Refusal, PermissionDenied):
+    """This person may not do this to this piece (HTTP 403)."""
+
+
+class Invalid(Refusal):
+    """The input is not acceptable (HTTP 400); `field` names what to correct."""
+
+    recorded = False
+
+
+class BadSignature(Invalid):
+    """The password given to sign is wrong: an input error, and a security event."""
+
+    recorded = True
+
+
+class Locked(Refusal):
+    """Too many wrong passwords: signing is locked for a while (HTTP 429)."""
+
+
+def record_refusal(*, user, document: Document | None, attempted: str, reason: str) -> None:
+    """Write a refused action to the audit log."""
+    state = document.state if document is not None else ""
+    AuditEvent.objects.record(
+        action=AuditLogAction.REFUSED,
+        actor=user,
+        obj=document,
+        scope=str(document.department_id) if document is not None else "",
+        from_state=state,
+        to_state=state,
+        data={"attempted": attempted, "reason": reason},
+    )
+
+
+@contextmanager
+def refused_as(attempted: str, user, document: Document | None = None):
+    """Record a refusal raised inside the block (after its transaction has rolled back), then let it go on."""
+    try:
+        yield
+    except Refusal as refusal:
+        if refusal.recorded:
+            record_refusal(user=user, document=document, attempted=attempted, reason=refusal.message)
+        raise
 
 
 def sanitise(html: str) -> str:
@@ -52,6 +123,21 @@ def _locked(document: Document) -> Document:
     return Document.objects.select_for_update().get(pk=document.pk)
 
 
+def _record(action: str, *, user, document: Document, from_state: str | None = None, **details) -> AuditEvent:
+    """Write the audit event of an action on a piece, with the content it applied to (and its change of state)."""
+    revision = document.current_revision
+    if from_state is not None:
+        details.update(from_state=from_state, to_state=document.state)
+    return AuditEvent.objects.record(
+        action=action,
+        actor=user,
+        obj=document,
+        scope=str(document.department_id),
+        content_hash=revision.content_hash if revision else "",
+        **details,
+    )
+
+
 def _new_revision(document: Document, author: User) -> Revision:
     revision = Revision.objects.create(
         document=document,
@@ -65,7 +151,22 @@ def _new_revision(document: Document, author: User) -> Revision:
     return revision
 
 
-@transaction.atomic
+def _clean_body(body: str) -> str:
+    body = sanitise(body)
+    if not body:
+        raise Invalid(_("Write the piece before saving it."), field="body")
+    return body
+
+
+# Writing.
+
+
+def check_can_draft(user: User) -> None:
+    """Raise unless `user` drafts for some department."""
+    if not user.memberships.filter(role=Membership.Role.DRAFTER).exists():
+        raise NotAllowed(_("You do not draft for any department; ask an administrator for the drafter role."))
+
+
 def create_document(
     *,
     drafter: User,
@@ -79,103 +180,111 @@ def create_document(
     source: str = "",
 ) -> Document:
     """Save a new draft with its first revision."""
-    if not drafter.memberships.filter(role=Membership.Role.DRAFTER, department=department).exists():
-        raise PermissionDenied(_("You do not draft for %(department)s.") % {"department": department})
-    document = Document.objects.create(
-        title=title,
-        body=sanitise(body),
-        department=department,
-        drafter=drafter,
-        channels=channels,
-        kind=kind,
-        is_major=is_major,
-        due_date=due_date,
-        source=source,
-    )
-    _new_revision(document, drafter)
-    document.save(update_fields=["current_revision"])
-    permissions.grant_drafting(document)
-    AuditEvent.objects.record(
-        action=AuditEvent.Action.CREATED, actor=drafter, document=document, to_state=document.state
-    )
-    return document
+    with refused_as("create", drafter), transaction.atomic():
+        if not drafter.memberships.filter(role=Membership.Role.DRAFTER, department=department).exists():
+            raise NotAllowed(_("You do not draft for %(department)s.") % {"department": department})
+        document = Document.objects.create(
+            title=title,
+            body=_clean_body(body),
+            department=department,
+            drafter=drafter,
+            channels=channels,
+            kind=kind,
+            is_major=is_major,
+            due_date=due_date,
+            source=source,
+        )
+        _new_revision(document, drafter)
+        document.save(update_fields=["current_revision"])
+        permissions.sync_grants(document)
+        _record(AuditAction.CREATED, user=drafter, document=document, from_state="")
+        return document
 
 
-def _require_editable(document: Document, user: User) -> None:
+def check_editable(document: Document, user: User) -> None:
+    """Raise why `user` may not change the piece now (a conflict for its state, else a refusal), or return."""
+    if document.state not in Document.EDITABLE_STATES:
+        raise Conflict(_("This piece can no longer be edited."))
     if not has_transition_perm(document.submit, user):
-        if document.state not in Document.EDITABLE_STATES:
-            raise Conflict(_("This piece can no longer be edited."))
-        raise PermissionDenied(_("Only the drafter can edit this piece."))
+        raise NotAllowed(_("Only the drafter can edit this piece."))
 
 
-EDITABLE_FIELDS = ("title", "body", "channels", "kind", "source", "is_major", "due_date")
-
-
-@transaction.atomic
 def edit_document(*, document: Document, user: User, **changes) -> Document:
     """Change a draft or a returned piece; new content becomes a new revision."""
-    document = _locked(document)
-    _require_editable(document, user)
-    if "body" in changes:
-        changes["body"] = sanitise(changes["body"])
-    changed = sorted(name for name in EDITABLE_FIELDS if name in changes and getattr(document, name) != changes[name])
-    for name in changed:
-        setattr(document, name, changes[name])
-    if not changed:
-        return document
-    if {"title", "body"} & set(changed):
-        _new_revision(document, user)
-    document.save()
-    AuditEvent.objects.record(action=AuditEvent.Action.EDITED, actor=user, document=document, data={"fields": changed})
-    return document
-
-
-@transaction.atomic
-def submit_document(*, document: Document, user: User) -> Document:
-    """Send a draft (or a returned piece) to the first stage of its workflow."""
-    document = _locked(document)
-    if document.state not in Document.EDITABLE_STATES:
-        raise Conflict(_("This piece has already been submitted."))
-    if not has_transition_perm(document.submit, user):
-        raise PermissionDenied(_("Only the drafter can submit this piece."))
-    workflow = document.workflow or Workflow.objects.for_document(document)
-    stages = workflow.stages_for(document) if workflow else []
-    if not stages:
-        raise Conflict(_("No review workflow applies to this piece; ask an administrator to set one up."))
-    from_state = document.state
-    document.submit(workflow=workflow, first_stage=stages[0])
-    StageReview.objects.bulk_create(
-        StageReview(
-            document=document,
-            stage=stage,
-            round=document.round,
-            meaning=stage.name,
-            revision=document.current_revision,
-            revision_hash=document.current_revision.content_hash,
+    with refused_as("edit", user, document), transaction.atomic():
+        document = _locked(document)
+        check_editable(document, user)
+        if "body" in changes:
+            changes["body"] = _clean_body(changes["body"])
+        changed = sorted(
+            name for name in EDITABLE_FIELDS if name in changes and getattr(document, name) != changes[name]
         )
-        for stage in stages
-    )
-    document.save()
-    permissions.freeze_drafting(document)
-    permissions.open_stage(document, stages[0])
-    AuditEvent.objects.record(
-        action=AuditEvent.Action.SUBMITTED,
-        actor=user,
-        document=document,
-        from_state=from_state,
-        to_state=document.state,
-        stage=stages[0].name,
-        data={"round": document.round, "stages": [stage.name for stage in stages]},
-    )
-    webhooks.fire(webhooks.Event.SUBMITTED, document=document, actor=user, stage=stages[0].name)
-    return document
+        if not changed:
+            return document
+        for name in changed:
+            setattr(document, name, changes[name])
+        if {"title", "body"} & set(changed):
+            _new_revision(document, user)
+        document.save()
+        _record(AuditAction.EDITED, user=user, document=document, data={"fields": changed})
+        return document
+
+
+def submit_document(*, document: Document, user: User) -> Document:
+    """Send a draft (or a returned piece) to the first stage of its route.
+
+    On first submission the piece copies its workflow's stages into its own route; later rounds follow that copy.
+    """
+    with refused_as("submit", user, document), transaction.atomic():
+        document = _locked(document)
+        if document.state not in Document.EDITABLE_STATES:
+            raise Conflict(_("This piece has already been submitted."))
+        if not has_transition_perm(document.submit, user):
+            raise NotAllowed(_("Only the drafter can submit this piece."))
+        if not document.route.exists():
+            workflow = Workflow.objects.for_document(document)
+            if workflow is not None:
+                RouteStage.copy(document, workflow)
+                document.workflow = workflow
+        stages = document.applicable_route()
+        if not stages:
+            raise Conflict(_("No review workflow applies to this piece; ask an administrator to set one up."))
+        from_state = document.state
+        document.submit(first_stage=stages[0])
+        StageReview.objects.bulk_create(
+            StageReview(
+                document=document,
+                stage=stage,
+                round=document.round,
+                meaning=stage.name,
+                revision=document.current_revision,
+                revision_hash=document.current_revision.content_hash,
+            )
+            for stage in stages
+        )
+        document.save()
+        permissions.sync_grants(document)
+        _record(
+            AuditAction.SUBMITTED,
+            user=user,
+            document=document,
+            from_state=from_state,
+            data={"round": document.round, "stage": stages[0].name, "stages": [stage.name for stage in stages]},
+        )
+        webhooks.fire(webhooks.Event.SUBMITTED, document=document, actor=user, stage=stages[0].name)
+        return document
+
+
+# Deciding: approve, return for changes, reject.
 
 
 def check_decision(*, document: Document, user: User, review_id: int | None) -> StageReview:
     """Return the stage review `user` may decide now, or raise why not.
 
-    A late click (the stage the form was made for is already decided) is a conflict, whoever clicks;
-    otherwise someone without the role, the drafter or a reviewer of another stage is refused.
+    A late click is a conflict, whoever clicks: the piece has left review, the stage the form was made for is
+    decided, or (without a form's stage) the person could have acted at a stage of this round someone else has
+    decided since. Otherwise the drafter, someone without the stage's role, or a reviewer of another stage is
+    refused.
     """
     if document.state != Document.State.IN_REVIEW:
         raise Conflict(
@@ -188,13 +297,28 @@ def check_decision(*, document: Document, user: User, review_id: int | None) -> 
         )
     refusal = document.review_refusal(user)
     if refusal:
-        raise PermissionDenied(refusal)
+        if review_id is None and user.pk != document.drafter_id and _decided_by_another(document, user):
+            raise Conflict(
+                _("Someone else has already decided this stage; the piece is now at %(stage)s.")
+                % {"stage": review.meaning}
+            )
+        raise NotAllowed(refusal)
     return review
+
+
+def _decided_by_another(document: Document, user: User) -> bool:
+    """Return whether a stage of this round that `user`'s roles act at has been decided by someone else."""
+    decided = document.stage_reviews.filter(round=document.round).exclude(decision=StageReview.Decision.PENDING)
+    roles = {group_name(role, document.department_id) for role in decided.values_list("stage__role", flat=True)}
+    decided_by_user = decided.filter(decided_by=user).exists()
+    return not decided_by_user and user.groups.filter(name__in=roles).exists()
 
 
 def _decide(*, document: Document, user: User, review_id: int | None, decision: str, opinion: str) -> Document:
     document = _locked(document)
     review = check_decision(document=document, user=user, review_id=review_id)
+    if decision != StageReview.Decision.APPROVED and not opinion.strip():
+        raise Invalid(_("Give a reason, so the drafter knows what to do."), field="reason")
 
     from_state = document.state
     if decision == StageReview.Decision.APPROVED:
@@ -206,8 +330,8 @@ def _decide(*, document: Document, user: User, review_id: int | None, decision: 
             .first()
         )
         document.approve(next_stage=next_review.stage if next_review else None)
-    elif decision == StageReview.Decision.CHANGES_REQUESTED:
-        document.request_changes()
+    elif decision == StageReview.Decision.RETURNED:
+        document.return_for_changes()
     else:
         document.reject()
 
@@ -231,192 +355,207 @@ def _decide(*, document: Document, user: User, review_id: int | None, decision: 
         document.save()
     except ConcurrentTransition:
         raise Conflict(_("Someone else has already decided this stage.")) from None
-
-    permissions.close_stage(document, review.stage)
-    if document.state == Document.State.IN_REVIEW:
-        permissions.open_stage(document, document.current_stage)
-    elif document.state == Document.State.APPROVED:
-        permissions.open_publishing(document)
-    elif document.state == Document.State.CHANGES_REQUESTED:
-        permissions.reopen_drafting(document)
-
-    action = {
-        StageReview.Decision.APPROVED: AuditEvent.Action.APPROVED,
-        StageReview.Decision.CHANGES_REQUESTED: AuditEvent.Action.CHANGES_REQUESTED,
-        StageReview.Decision.REJECTED: AuditEvent.Action.REJECTED,
+    permissions.sync_grants(document)
+    action, event = {
+        StageReview.Decision.APPROVED: (AuditAction.APPROVED, webhooks.Event.APPROVED),
+        StageReview.Decision.RETURNED: (AuditAction.RETURNED, webhooks.Event.RETURNED),
+        StageReview.Decision.REJECTED: (AuditAction.REJECTED, webhooks.Event.REJECTED),
     }[decision]
-    AuditEvent.objects.record(
-        action=action,
-        actor=user,
-        actor_role=review.stage.role,
+    _record(
+        action,
+        user=user,
         document=document,
+        actor_role=review.stage.role,
         from_state=from_state,
-        to_state=document.state,
-        stage=review.meaning,
-        opinion=opinion,
-        data={"round": document.round, "stage_review": review.pk, "revision": review.revision_hash},
+        comment=opinion,
+        data={
+            "round": document.round,
+            "stage": review.meaning,
+            "stage_review": review.pk,
+            "revision": review.revision_hash,
+        },
     )
-    event = {
-        StageReview.Decision.APPROVED: webhooks.Event.APPROVED,
-        StageReview.Decision.CHANGES_REQUESTED: webhooks.Event.RETURNED,
-        StageReview.Decision.REJECTED: webhooks.Event.REJECTED,
-    }[decision]
     webhooks.fire(event, document=document, actor=user, stage=review.meaning)
     return document
 
 
-@transaction.atomic
-def approve(*, document: Document, user: User, opinion: str = "", review_id: int | None = None) -> Document:
-    """Sign off the current stage; the piece moves to the next stage or is approved."""
-    return _decide(
-        document=document, user=user, review_id=review_id, decision=StageReview.Decision.APPROVED, opinion=opinion
-    )
+def approve(
+    *, document: Document, user: User, password: str, opinion: str = "", review_id: int | None = None
+) -> Document:
+    """Sign off the current stage with an electronic signature; the piece moves on or is approved.
+
+    The password is checked before the piece is locked (a password hash takes a while), and everything is
+    checked again under the lock, so a decision made in the meantime still wins.
+    """
+    with refused_as("approve", user, document):
+        check_decision(document=Document.objects.get(pk=document.pk), user=user, review_id=review_id)
+        try:
+            check_signature(user, password)
+        except SignatureRefused as refusal:
+            raise (Locked if refusal.locked_out else BadSignature)(str(refusal), field="password") from None
+        with transaction.atomic():
+            return _decide(
+                document=document, user=user, review_id=review_id, decision=StageReview.Decision.APPROVED,
+                opinion=opinion,
+            )  # fmt: skip
 
 
-@transaction.atomic
-def request_changes(*, document: Document, user: User, reason: str, review_id: int | None = None) -> Document:
-    """Return the piece to its drafter with a reason; resubmission starts at the first stage."""
-    if not reason.strip():
-        raise ValueError("A reason is required to return a piece.")
-    return _decide(
-        document=document,
-        user=user,
-        review_id=review_id,
-        decision=StageReview.Decision.CHANGES_REQUESTED,
-        opinion=reason,
-    )
+def return_for_changes(*, document: Document, user: User, reason: str, review_id: int | None = None) -> Document:
+    """Return the piece to its drafter with a reason; resubmission starts again at the first stage."""
+    with refused_as("return", user, document), transaction.atomic():
+        return _decide(
+            document=document, user=user, review_id=review_id, decision=StageReview.Decision.RETURNED, opinion=reason
+        )
 
 
-@transaction.atomic
 def reject(*, document: Document, user: User, reason: str, review_id: int | None = None) -> Document:
     """Refuse the piece for good, with a reason."""
-    if not reason.strip():
-        raise ValueError("A reason is required to reject a piece.")
-    return _decide(
-        document=document, user=user, review_id=review_id, decision=StageReview.Decision.REJECTED, opinion=reason
-    )
+    with refused_as("reject", user, document), transaction.atomic():
+        return _decide(
+            document=document, user=user, review_id=review_id, decision=StageReview.Decision.REJECTED, opinion=reason
+        )
 
 
-@transaction.atomic
-def publish(*, document: Document, user: User, channel: str, url: str, published_at: datetime.datetime) -> Publication:
-    """Record that an approved piece went out on a channel."""
-    document = _locked(document)
+# Publishing and withdrawing.
+
+
+def check_publishable(document: Document, user: User) -> None:
+    """Raise why `user` may not mark the piece published now, or return."""
     if document.state not in (Document.State.APPROVED, Document.State.PUBLISHED):
         raise Conflict(_("Only an approved piece can be marked published."))
     if not has_transition_perm(document.publish, user):
-        raise PermissionDenied(_("You are not a publisher for this piece."))
-    if channel not in document.channels:
-        raise ValueError(f"Channel {channel!r} was not approved for this piece.")
-    if document.publications.filter(channel=channel).exists():
-        # A second click, or a second publisher: the register keeps one line per piece and channel.
-        raise Conflict(
-            _("This piece is already recorded as published on %(channel)s.") % {"channel": Channel(channel).label}
+        raise NotAllowed(_("You are not a publisher for this piece."))
+
+
+def publish(
+    *,
+    document: Document,
+    user: User,
+    channel: str,
+    url: str = "",
+    published_at: datetime.datetime | None = None,
+) -> Publication:
+    """Record that an approved piece went out on one of its approved channels."""
+    with refused_as("publish", user, document), transaction.atomic():
+        document = _locked(document)
+        check_publishable(document, user)
+        if channel not in document.channels:
+            raise Invalid(_("This channel was not approved for the piece."), field="channel")
+        if document.publications.filter(channel=channel).exists():
+            # A second click, or a second publisher: the register keeps one line per piece and channel.
+            raise Conflict(
+                _("This piece is already recorded as published on %(channel)s.") % {"channel": Channel(channel).label}
+            )
+        now = timezone.now()
+        published_at = published_at or now
+        if published_at < document.created_at.replace(second=0, microsecond=0):
+            raise Invalid(_("The piece did not exist yet at that time."), field="published_at")
+        if published_at > now + PUBLICATION_GRACE:
+            raise Invalid(_("That time is in the future; record a publication once it is out."), field="published_at")
+        from_state = document.state
+        document.publish()
+        document.save()
+        publication = Publication.objects.create(
+            document=document,
+            channel=channel,
+            url=url,
+            published_at=published_at,
+            publisher=user,
+            revision=document.current_revision,
         )
-    from_state = document.state
-    document.publish()
-    document.save()
-    publication = Publication.objects.create(
-        document=document,
-        channel=channel,
-        url=url,
-        published_at=published_at,
-        publisher=user,
-        revision=document.current_revision,
-    )
-    AuditEvent.objects.record(
-        action=AuditEvent.Action.PUBLISHED,
-        actor=user,
-        document=document,
-        from_state=from_state,
-        to_state=document.state,
-        data={"channel": channel, "url": url, "published_at": published_at.isoformat()},
-    )
-    webhooks.fire(
-        webhooks.Event.PUBLISHED,
-        document=document,
-        actor=user,
-        publication={"channel": channel, "url": url, "published_at": published_at.isoformat()},
-    )
-    return publication
+        permissions.sync_grants(document)
+        details = {"channel": channel, "url": url, "published_at": published_at.isoformat()}
+        _record(AuditAction.PUBLISHED, user=user, document=document, from_state=from_state, data=details)
+        webhooks.fire(webhooks.Event.PUBLISHED, document=document, actor=user, publication=details)
+        return publication
 
 
-@transaction.atomic
 def withdraw(*, document: Document, user: User, reason: str = "") -> Document:
     """Take a piece out of the process at the drafter's request; it can no longer be published."""
-    document = _locked(document)
-    if not has_transition_perm(document.withdraw, user):
-        if user.pk != document.drafter_id:
-            raise PermissionDenied(_("Only the drafter can withdraw this piece."))
-        raise Conflict(_("This piece can no longer be withdrawn."))
-    from_state = document.state
-    stage = document.current_stage
-    document.withdraw()
-    if stage is not None:
+    with refused_as("withdraw", user, document), transaction.atomic():
+        document = _locked(document)
+        if document.state not in (
+            Document.State.DRAFT, Document.State.IN_REVIEW, Document.State.RETURNED, Document.State.APPROVED
+        ):  # fmt: skip
+            raise Conflict(_("This piece can no longer be withdrawn."))
+        if not has_transition_perm(document.withdraw, user):
+            raise NotAllowed(_("Only the drafter can withdraw this piece."))
+        from_state, stage = document.state, document.current_stage
+        document.withdraw()
         document.stage_reviews.filter(round=document.round, decision=StageReview.Decision.PENDING).update(
             decision=StageReview.Decision.CANCELLED
         )
-        permissions.close_stage(document, stage)
-    permissions.freeze_drafting(document)
-    permissions.close_publishing(document)
-    document.save()
-    AuditEvent.objects.record(
-        action=AuditEvent.Action.WITHDRAWN,
-        actor=user,
-        document=document,
-        from_state=from_state,
-        to_state=document.state,
-        stage=stage.name if stage else "",
-        opinion=reason,
-    )
-    return document
+        document.save()
+        permissions.sync_grants(document)
+        _record(
+            AuditAction.WITHDRAWN,
+            user=user,
+            document=document,
+            from_state=from_state,
+            comment=reason,
+            data={"stage": stage.name} if stage else {},
+        )
+        return document
 
 
-@transaction.atomic
+# Attachments.
+
+
 def attach_file(*, document: Document, user: User, upload, extension: str, content_type: str) -> Attachment:
     """Add a checked upload to a piece while its drafter may still change it."""
-    document = _locked(document)
-    _require_editable(document, user)
-    digest = hashlib.sha256()
-    for chunk in upload.chunks():
-        digest.update(chunk)
-    upload.seek(0)
-    attachment = Attachment(
-        document=document,
-        original_name=upload.name[:200],
-        extension=extension,
-        content_type=content_type,
-        size=upload.size,
-        sha256=digest.hexdigest(),
-        uploaded_by=user,
-    )
-    # The stored name is generated (attachment_path); a rolled-back upload leaves an unreferenced file only.
-    attachment.file.save(upload.name, upload, save=False)
-    attachment.save()
-    AuditEvent.objects.record(
-        action=AuditEvent.Action.EDITED,
-        actor=user,
-        document=document,
-        data={"fields": ["attachments"], "added": _describe(attachment)},
-    )
-    return attachment
+    with refused_as("attach", user, document), transaction.atomic():
+        document = _locked(document)
+        check_editable(document, user)
+        digest = hashlib.sha256()
+        for chunk in upload.chunks():
+            digest.update(chunk)
+        upload.seek(0)
+        attachment = Attachment(
+            document=document,
+            original_name=upload.name[:200],
+            extension=extension,
+            content_type=content_type,
+            size=upload.size,
+            sha256=digest.hexdigest(),
+            uploaded_by=user,
+        )
+        # The stored name is generated (attachment_path); a rolled-back upload leaves an unreferenced file only.
+        attachment.file.save(upload.name, upload, save=False)
+        attachment.save()
+        _record(
+            AuditAction.EDITED,
+            user=user,
+            document=document,
+            data={"fields": ["attachments"], "added": attachment.describe()},
+        )
+        return attachment
 
 
-@transaction.atomic
 def remove_attachment(*, attachment: Attachment, user: User) -> None:
     """Take a file off a piece while its drafter may still change it."""
-    document = _locked(attachment.document)
-    _require_editable(document, user)
-    described = _describe(attachment)
-    stored = attachment.file.name
-    attachment.delete()
-    transaction.on_commit(lambda: Attachment.file.field.storage.delete(stored))
-    AuditEvent.objects.record(
-        action=AuditEvent.Action.EDITED,
-        actor=user,
-        document=document,
-        data={"fields": ["attachments"], "removed": described},
-    )
+    with refused_as("remove attachment", user, attachment.document), transaction.atomic():
+        document = _locked(attachment.document)
+        check_editable(document, user)
+        described, stored = attachment.describe(), attachment.file.name
+        attachment.delete()
+        transaction.on_commit(lambda: Attachment.file.field.storage.delete(stored))
+        _record(
+            AuditAction.EDITED, user=user, document=document, data={"fields": ["attachments"], "removed": described}
+        )
 
 
-def _describe(attachment: Attachment) -> dict:
-    return {"name": attachment.original_name, "size": attachment.size, "sha256": attachment.sha256}
+# Downloads: each is an audit event.
+
+
+def record_download(*, user, document: Document | None = None, **data) -> AuditEvent:
+    """Write the audit event of a download (a sign-off sheet, an attachment, the register)."""
+    if document is None:
+        return AuditEvent.objects.record(action=AuditLogAction.DOWNLOADED, actor=user, data=data)
+    return _record(AuditLogAction.DOWNLOADED, user=user, document=document, data=data)
+
+
+def signoff_sheet(*, document: Document, user, base_url: str = "") -> bytes:
+    """Return the piece's sign-off sheet (审签单) as a PDF. The download is recorded first, so the chain head
+    printed on the sheet covers it."""
+    record_download(user=user, document=document, format="signoff_pdf")
+    return signoff_sheet_pdf(document, base_url=base_url)

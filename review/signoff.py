@@ -1,10 +1,11 @@
 """The verification code printed on a sign-off sheet (审签单), and checking a sheet against the record.
 
-The code needs no table of its own: it is the piece's number and an HMAC, under a key derived from
-SECRET_KEY, of the signatures the sheet showed (each decided stage review: id, round, meaning, decision,
-printed name, time and the content hash signed). Anyone holding a sheet can have the public page recompute
-it. Signatures are only ever added, so a sheet printed earlier matches a prefix of today's signatures in the
-order they were made: that is how a genuine but outdated sheet is told from a forged or mistyped one.
+A code is `<token>-<digest>`: the piece's sheet token (80 random bits, so codes cannot be guessed from piece
+numbers) and an HMAC, under a key derived from SECRET_KEY, of the signatures the sheet showed (each decided
+stage review: id, round, meaning, decision, printed name, time and the content hash signed). Anyone holding a
+sheet can have the public page recompute it. Signatures are only ever added, so a sheet printed earlier matches
+a prefix of today's signatures in the order they were made: that is how a genuine but outdated sheet is told
+apart. Any other code, whether or not it names a piece, gets the same answer: no sheet has it.
 """
 
 import datetime
@@ -20,7 +21,7 @@ from .models import Document, StageReview
 
 KEY_SALT = "imprimatur.review.signoff-sheet"
 DIGEST_LENGTH = 10
-CODE_PATTERN = re.compile(rf"(?P<pk>[1-9][0-9]{{0,18}})-(?P<digest>[0-9a-f]{{{DIGEST_LENGTH}}})")
+CODE_PATTERN = re.compile(rf"(?P<token>[0-9a-f]{{20}})-(?P<digest>[0-9a-f]{{{DIGEST_LENGTH}}})")
 UNSIGNED = (StageReview.Decision.PENDING, StageReview.Decision.CANCELLED)
 
 
@@ -37,10 +38,10 @@ def signatures_of(document: Document) -> list[StageReview]:
 
 def verification_code(document: Document, signed: list[StageReview], *, secret: str | None = None) -> str:
     """Return the code that vouches for a sheet showing `signed` (the piece's signatures, in order)."""
-    return f"{document.pk}-{_digest(document.pk, signed, secret)}"
+    return f"{document.sheet_token}-{_digest(document, signed, secret)}"
 
 
-def _digest(pk: int, signed: list[StageReview], secret: str | None) -> str:
+def _digest(document: Document, signed: list[StageReview], secret: str | None) -> str:
     facts = [
         [
             review.pk,
@@ -53,14 +54,13 @@ def _digest(pk: int, signed: list[StageReview], secret: str | None) -> str:
         ]
         for review in signed
     ]
-    message = json.dumps([pk, facts], ensure_ascii=False, separators=(",", ":"))
+    message = json.dumps([document.pk, facts], ensure_ascii=False, separators=(",", ":"))
     return salted_hmac(KEY_SALT, message, secret=secret, algorithm="sha256").hexdigest()[:DIGEST_LENGTH]
 
 
 class Match(StrEnum):
     CURRENT = "current"  # the sheet shows the signatures as they are now
     OUTDATED = "outdated"  # a genuine sheet, printed before the latest signatures
-    MISMATCH = "mismatch"  # not a code this system issued for this piece
 
 
 @dataclass(frozen=True)
@@ -71,19 +71,18 @@ class Check:
     signed_since: int = 0  # signatures made after an outdated sheet was printed
 
 
-def parse_code(code: str) -> tuple[int, str] | None:
-    """Return the piece number and digest of a code as printed (any case, spaces ignored), or None."""
-    found = CODE_PATTERN.fullmatch("".join(code.split()).lower())
-    return (int(found["pk"]), found["digest"]) if found else None
+def normalise_code(code: str) -> str | None:
+    """Return a code as printed (any case, spaces ignored) in its one written form, or None if it cannot be one."""
+    code = "".join(code.split()).lower()
+    return code if CODE_PATTERN.fullmatch(code) else None
 
 
 def check_code(code: str) -> Check | None:
-    """Return how the sheet with `code` compares with the record now; None when no piece has that number."""
-    parsed = parse_code(code)
-    if parsed is None:
+    """Return how the sheet with `code` compares with the record now; None when no sheet has that code."""
+    found = CODE_PATTERN.fullmatch(normalise_code(code) or "")
+    if found is None:
         return None
-    pk, digest = parsed
-    document = Document.objects.with_related().filter(pk=pk).first()
+    document = Document.objects.with_related().filter(sheet_token=found["token"]).first()
     if document is None:
         return None
     signed = signatures_of(document)
@@ -91,7 +90,7 @@ def check_code(code: str) -> Check | None:
     # Newest first: the sheet most likely printed is the one with every signature on it.
     for count in range(len(signed), -1, -1):
         for secret in secrets:
-            if constant_time_compare(_digest(pk, signed[:count], secret), digest):
+            if constant_time_compare(_digest(document, signed[:count], secret), found["digest"]):
                 match = Match.CURRENT if count == len(signed) else Match.OUTDATED
                 return Check(document, match, signed, signed_since=len(signed) - count)
-    return Check(document, Match.MISMATCH, signed)
+    return None

@@ -25,6 +25,7 @@ import urllib.request
 import uuid
 
 from django.db import transaction
+from django.tasks import task
 from django.utils import timezone
 
 from .models import Document, Webhook, WebhookDelivery
@@ -94,8 +95,6 @@ def fire(event: str, *, document: Document, actor, **details) -> None:
 
 def enqueue_deliveries(payload: dict) -> None:
     """Queue one delivery task per active webhook listening for the payload's event."""
-    from .tasks import deliver_webhook
-
     for webhook in Webhook.objects.filter(is_active=True).only("pk", "events"):
         if payload["event"] in webhook.events:
             deliver_webhook.enqueue(webhook.pk, {"id": str(uuid.uuid4()), **payload})
@@ -153,14 +152,16 @@ def deliver(*, webhook_id: int, payload: dict, attempt: int = 1) -> WebhookDeliv
     return delivery
 
 
+@task()
+def deliver_webhook(webhook_id: int, payload: dict, attempt: int = 1) -> None:
+    """POST one event to one webhook; on failure the next attempt is queued with a delay (run by the worker)."""
+    deliver(webhook_id=webhook_id, payload=payload, attempt=attempt)
+
+
 def retry(*, webhook_id: int, payload: dict, attempt: int) -> None:
     """Queue the attempt after `attempt`, after its delay; give up after MAX_ATTEMPTS."""
     if attempt >= MAX_ATTEMPTS:
         return
-    from .tasks import deliver_webhook
-
-    task = deliver_webhook
-    # The database queue runs it later; a backend that cannot defer (the immediate one of tests and demos) now.
-    if task.get_backend().supports_defer:
-        task = task.using(run_after=timezone.now() + RETRY_DELAYS[attempt - 1])
-    task.enqueue(webhook_id, payload, attempt + 1)
+    deliver_webhook.using(run_after=timezone.now() + RETRY_DELAYS[attempt - 1]).enqueue(
+        webhook_id, payload, attempt + 1
+    )

@@ -3,8 +3,8 @@
 import pytest
 from django.db import connection
 from django.test import Client
-
 from review.audit import install_append_only_guard, remove_append_only_guard
+
 from tests import factories
 from tests.factories import Role
 

@@ -7,8 +7,8 @@ the database's content so a test can show that a refused or crashed action chang
 from django.apps import apps
 from django.db import connection
 from guardian.models import GroupObjectPermission, UserObjectPermission
-
 from review.audit import verify_chain
+
 from review.models import (
     AuditCheckpoint,
     AuditEvent,

@@ -7,8 +7,8 @@ import json
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-
 from review.audit import HASHED_FIELDS, event_hash
+
 from review.models import AuditEvent, ExportJob
 from tests import factories
 from tests.api import api_client, clean_throttles  # noqa: F401 (an autouse fixture)

@@ -8,8 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-
 from review.audit import install_append_only_guard, remove_append_only_guard
+
 from review.models import AuditEvent
 from tests import factories
 

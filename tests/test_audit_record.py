@@ -4,9 +4,9 @@ import pytest
 from django.db import DatabaseError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from review.audit import GENESIS_HASH, AuditEventManager, verify_chain
 
 from review import services
-from review.audit import GENESIS_HASH, AuditEventManager, verify_chain
 from review.models import AuditEvent, Document
 from tests import factories
 from tests.factories import current_review, fresh

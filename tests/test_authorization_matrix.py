@@ -35,12 +35,12 @@ from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
+from review.exports import run_job, start_export
 
 from accounts.middleware import SessionTimeoutMiddleware
 from accounts.models import Department, Membership, User
 from accounts.services import add_membership
 from review import services
-from review.exports import run_job, start_export
 from review.management.commands import seed_demo
 from review.models import Attachment, AuditEvent, Document, ExportJob
 from review.signoff import signatures_of, verification_code

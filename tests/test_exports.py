@@ -12,10 +12,10 @@ from django.core.management import CommandError, call_command
 from django.tasks import task_backends
 from django.tasks.backends.immediate import ImmediateBackend
 from django.urls import reverse
+from review.audit import event_hash
 
 from accounts.models import Membership
 from review import exports
-from review.audit import event_hash
 from review.models import AuditEvent, ExportJob
 from tests import factories
 

@@ -4,9 +4,9 @@ from collections import Counter
 import pytest
 from django.core.management import call_command
 from django.http import HttpRequest
+from review.audit import verify_chain
 
 from accounts.models import Department, Membership, User
-from review.audit import verify_chain
 from review.management.commands.seed_demo import PEOPLE, PIECES
 from review.models import AuditEvent, Document, Publication, StageReview
 

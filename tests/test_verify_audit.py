@@ -7,13 +7,13 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, connections, transaction
 from django.utils import timezone
-
 from review.audit import (
     checkpoint_signature,
     install_append_only_guard,
     remove_append_only_guard,
     verify_chain,
 )
+
 from review.models import AuditCheckpoint, AuditEvent
 
 EVENTS = 8

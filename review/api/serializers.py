@@ -1,21 +1,36 @@
 """What the API reads and writes. Writes are validated here and carried out by review.services."""
 
-import datetime
-
 from django.contrib.auth import authenticate
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, serializers, status
 
 from accounts.models import Department, Membership, User
+from audit.forms import MAX_ID
+from audit.models import AuditEvent
 
-from ..models import AuditEvent, Channel, Document, Kind, Publication, Revision, Stage, StageReview
-from ..services import sanitise
+from ..models import Channel, Document, Kind, Publication, Revision, RouteStage, StageReview
 from ..signoff import signatures
 
-# The largest id the database holds (a 64-bit signed integer); a larger filter value would overflow it.
-MAX_ID = 2**63 - 1
+
+class StrictIntegerField(serializers.IntegerField):
+    """An integer given as a JSON number or a string of digits: never 1.5 taken as 1, nor true as 1."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or isinstance(data, float) or (isinstance(data, str) and not data.isdigit()):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    """A related object named by its id, an integer: 1.5 or "1.5" is an error, not object 1."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not (isinstance(data, int) or (isinstance(data, str) and data.isdigit())):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        if int(data) > MAX_ID:
+            self.fail("does_not_exist", pk_value=data)
+        return super().to_internal_value(data)
 
 
 def locked_out(http_request) -> bool:
@@ -105,8 +120,10 @@ class MeSerializer(serializers.ModelSerializer):
 
 
 class StageSerializer(serializers.ModelSerializer):
+    """A stage of the piece's own route (copied from its workflow when first submitted)."""
+
     class Meta:
-        model = Stage
+        model = RouteStage
         fields = ["id", "name", "position", "role"]
 
 
@@ -213,18 +230,12 @@ class DocumentWriteSerializer(serializers.Serializer):
 
     title = serializers.CharField(max_length=200)
     body = serializers.CharField(help_text=_("HTML; reduced to the formatting the editor offers."))
-    department = serializers.PrimaryKeyRelatedField(queryset=Department.objects.all())
+    department = StrictPrimaryKeyRelatedField(queryset=Department.objects.all())
     channels = serializers.ListField(child=serializers.ChoiceField(choices=Channel.choices), allow_empty=False)
     is_major = serializers.BooleanField(default=False)
     kind = serializers.ChoiceField(choices=Kind.choices, default=Kind.NEWS)
     source = serializers.CharField(max_length=200, allow_blank=True, default="")
     due_date = serializers.DateField(allow_null=True, default=None)
-
-    def validate_body(self, value):
-        body = sanitise(value)
-        if not body:
-            raise serializers.ValidationError(_("Write the piece before saving it."))
-        return body
 
     def validate_channels(self, value):
         return list(dict.fromkeys(value))
@@ -243,16 +254,18 @@ class DocumentUpdateSerializer(DocumentWriteSerializer):
 
 class DocumentFilterSerializer(serializers.Serializer):
     state = serializers.ChoiceField(choices=Document.State.choices, required=False)
-    department = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    department = StrictIntegerField(min_value=1, max_value=MAX_ID, required=False)
 
 
 # Decisions.
 
 
 class DecisionSerializer(serializers.Serializer):
-    review = serializers.IntegerField(
+    review = StrictIntegerField(
         required=False,
         allow_null=True,
+        min_value=1,
+        max_value=MAX_ID,
         help_text=_("The piece's current_review when you read it: a stage someone else has decided since is a 409."),
     )
 
@@ -268,7 +281,10 @@ class ApproveSerializer(DecisionSerializer):
         max_length=4096,
         trim_whitespace=False,
         write_only=True,
-        error_messages={"required": _("Enter your password to sign the approval.")},
+        error_messages={
+            "required": _("Enter your password to sign the approval."),
+            "blank": _("Enter your password to sign the approval."),
+        },
     )
 
     def validate_checklist(self, value):
@@ -277,25 +293,9 @@ class ApproveSerializer(DecisionSerializer):
             raise serializers.ValidationError(_("This stage has no checklist; send no answers."))
         return None
 
-    def validate_password(self, value):
-        signer, request = self.context["signer"], self.context["request"]
-        user = authenticate(request._request, username=signer.get_username(), password=value)
-        if locked_out(request._request):
-            raise LockedOut
-        if user is None or user.pk != signer.pk:
-            raise serializers.ValidationError(
-                _("That password is not correct; nothing was signed."), code="bad_signature"
-            )
-        return ""  # never kept beyond this check
-
 
 class ReasonSerializer(DecisionSerializer):
-    reason = serializers.CharField(
-        error_messages={
-            "required": _("Give a reason, so the drafter knows what to do."),
-            "blank": _("Give a reason, so the drafter knows what to do."),
-        }
-    )
+    reason = serializers.CharField(allow_blank=True, trim_whitespace=False, default="")
 
 
 class PublishSerializer(serializers.Serializer):
@@ -303,22 +303,9 @@ class PublishSerializer(serializers.Serializer):
     url = serializers.URLField(max_length=200, allow_blank=True, default="")
     published_at = serializers.DateTimeField(required=False, help_text=_("When it went out; now if left out."))
 
-    def validate_channel(self, value):
-        if value not in self.context["document"].channels:
-            raise serializers.ValidationError(_("This channel was not approved for the piece."))
-        return value
 
-    def validate_published_at(self, value):
-        # A piece goes out after it was written and before now (a day's grace for clocks and time zones).
-        if value < self.context["document"].created_at.replace(second=0, microsecond=0):
-            raise serializers.ValidationError(_("The piece did not exist yet at that time."))
-        if value > timezone.now() + datetime.timedelta(days=1):
-            raise serializers.ValidationError(_("That time is in the future; record a publication once it is out."))
-        return value
-
-    def validate(self, attrs):
-        attrs.setdefault("published_at", timezone.now())
-        return attrs
+class WithdrawSerializer(serializers.Serializer):
+    reason = serializers.CharField(allow_blank=True, default="", help_text=_("Why the piece is withdrawn (optional)."))
 
 
 # The audit log.
@@ -327,11 +314,13 @@ class PublishSerializer(serializers.Serializer):
 class DocumentEventSerializer(serializers.ModelSerializer):
     """An event in a piece's history, as its page shows it (network details are for auditors)."""
 
+    data = serializers.JSONField()
+
     class Meta:
         model = AuditEvent
         fields = [
-            "sequence", "created_at", "action", "actor_name", "actor_role", "from_state", "to_state", "stage",
-            "opinion", "revision_hash", "data",
+            "sequence", "created_at", "action", "actor_name", "actor_role", "from_state", "to_state", "comment",
+            "content_hash", "data",
         ]  # fmt: skip
 
 
@@ -339,14 +328,14 @@ class AuditEventSerializer(serializers.ModelSerializer):
     """An event with every hashed field as stored, and its hash: the chain can be recomputed from these."""
 
     actor = serializers.IntegerField(source="actor_id", allow_null=True)
-    document = serializers.IntegerField(source="document_id", allow_null=True)
+    data = serializers.JSONField()
 
     class Meta:
         model = AuditEvent
         fields = [
-            "sequence", "created_at", "actor", "actor_name", "actor_role", "action", "document", "object_repr",
-            "revision_hash", "from_state", "to_state", "stage", "opinion", "ip_address", "user_agent", "request_id",
-            "data", "prev_hash", "hash",
+            "sequence", "created_at", "actor", "actor_name", "actor_role", "action", "object_type", "object_id",
+            "object_repr", "scope", "content_hash", "from_state", "to_state", "comment", "ip_address", "user_agent",
+            "request_id", "data", "prev_hash", "hash", "signature",
         ]  # fmt: skip
 
 
@@ -358,7 +347,7 @@ class AuditFilterSerializer(serializers.Serializer):
     department = serializers.IntegerField(required=False)
     document = serializers.IntegerField(required=False)
     actor = serializers.IntegerField(required=False)
-    action = serializers.ChoiceField(choices=AuditEvent.Action.choices, required=False)
+    action = serializers.CharField(required=False, help_text=_("An action code, e.g. approved or login_failed."))
 
 
 class AuditExportSerializer(AuditFilterSerializer):
@@ -376,6 +365,7 @@ class ExportManifestSerializer(serializers.Serializer):
     last_sequence = serializers.IntegerField(allow_null=True)
     head_sequence = serializers.IntegerField(allow_null=True)
     head_hash = serializers.CharField()
+    checkpoint = serializers.DictField(help_text=_("The newest signed checkpoint when the export began."))
     sha256 = serializers.CharField()
     generated_at = serializers.DateTimeField(allow_null=True)
     time_zone = serializers.CharField()

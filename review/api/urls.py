@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from . import views
@@ -15,6 +15,7 @@ urlpatterns = [
     path("v1/documents/<int:pk>/return/", views.ReturnView.as_view(), name="document_return"),
     path("v1/documents/<int:pk>/reject/", views.RejectView.as_view(), name="document_reject"),
     path("v1/documents/<int:pk>/publish/", views.PublishView.as_view(), name="document_publish"),
+    path("v1/documents/<int:pk>/withdraw/", views.WithdrawView.as_view(), name="document_withdraw"),
     path("v1/documents/<int:pk>/revisions/", views.RevisionListView.as_view(), name="document_revisions"),
     path("v1/documents/<int:pk>/audit/", views.DocumentAuditView.as_view(), name="document_audit"),
     path("v1/documents/<int:pk>/signoff.pdf", views.SignoffSheetView.as_view(), name="document_signoff_sheet"),
@@ -24,4 +25,6 @@ urlpatterns = [
     path("v1/audit/exports/<int:pk>/manifest/", views.AuditExportManifestView.as_view(), name="audit_export_manifest"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", views.DocsView.as_view(url_name="api:schema"), name="docs"),
+    # Anything else under /api/ (a non-numeric id, a mistyped path) answers 404 in JSON, not an HTML page.
+    re_path(r"^.*$", views.NotFoundView.as_view(), name="not_found"),
 ]

@@ -1,29 +1,26 @@
-"""API views: thin like the web views. Fetch with permission (404 when the caller may not see the piece), validate,
-call one service, answer with the piece as it now is. A refused action is written to the audit log, as on the web.
+"""API views: thin like the web views, through the same services. Fetch with permission (404 when the caller
+may not see the piece), read the body, call one service, answer with the piece as it now is.
 
-Status codes: 400 invalid input (messages per field), 401 no valid credentials, 403 the caller may see the piece but
-not do this, 404 the caller may not see it, 409 the piece is not in a state for this (or someone else acted first).
+A service's refusal answers as the contract says: 400 input (messages per field), 403 the caller may see the
+piece but not do this, 409 the piece is not in a state for this (or someone else acted first), 429 locked out.
+Every error, wherever it arises, is JSON.
 """
-
-from typing import NoReturn
 
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db.models import Prefetch
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.csp import csp_override
-from django_fsm import has_transition_perm
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from drf_spectacular.views import SpectacularRedocView
 from rest_framework import exceptions, generics, status
-from rest_framework.authtoken.models import Token
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.permissions import AllowAny
@@ -34,13 +31,16 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.models import Membership, User
+from accounts.tokens import issue_token
+from audit.exports import job_manifest
+from audit.forms import events_matching
+from audit.models import AuditEvent, ExportJob
 
 from .. import services
-from ..exports import CONTENT_TYPES, start_export, stream_job
 from ..forms import AuditFilterForm
-from ..models import AuditEvent, Document, ExportJob, StageReview
-from ..permissions import can_audit, get_export_job, get_visible_document
-from ..views import record_refusal
+from ..models import Document, StageReview
+from ..permissions import actions_for, get_visible_document, require_auditor
+from ..views.audit import get_export_job, start_export
 from . import serializers
 from .pagination import AuditPagination
 
@@ -51,31 +51,38 @@ class ConflictError(exceptions.APIException):
     default_code = "conflict"
 
 
-def exception_handler(exc, context):
-    """DRF's handler, plus services.Conflict as 409 (for any view that lets one through)."""
+class LockedError(exceptions.APIException):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_detail = gettext_lazy("Too many failed attempts: locked for a while. Try again later.")
+    default_code = "locked_out"
+
+
+class TooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = gettext_lazy("The request body is too large.")
+    default_code = "too_large"
+
+
+def as_api_error(exc: Exception) -> Exception:
+    """Return the API exception that answers `exc` (a service's refusal, an oversized or malformed request)."""
     if isinstance(exc, services.Conflict):
-        exc = ConflictError(str(exc))
-    return drf_exception_handler(exc, context)
+        return ConflictError(exc.message)
+    if isinstance(exc, services.Locked):
+        return LockedError(exc.message)
+    if isinstance(exc, services.Invalid):
+        return exceptions.ValidationError({exc.field or "non_field_errors": [exc.message]})
+    if isinstance(exc, services.NotAllowed):
+        return exceptions.PermissionDenied(exc.message)
+    if isinstance(exc, RequestDataTooBig):
+        return TooLarge()
+    if isinstance(exc, SuspiciousOperation):
+        return exceptions.ParseError(_("The request is malformed."))
+    return exc
 
 
-def refuse(request, document: Document | None, attempted: str, error: Exception) -> NoReturn:
-    """Record a refused action, then answer 409 for a piece in the wrong state, otherwise 403."""
-    record_refusal(request, document, attempted, str(error))
-    if isinstance(error, services.Conflict):
-        raise ConflictError(str(error))
-    raise exceptions.PermissionDenied(str(error))
-
-
-def actions_for(document: Document, user) -> list[str]:
-    """Return what `user` may do with the piece now (the buttons its web page would show)."""
-    actions = []
-    if has_transition_perm(document.submit, user):
-        actions += ["edit", "submit"]
-    if document.state == Document.State.IN_REVIEW and document.review_refusal(user) is None:
-        actions += ["approve", "return", "reject"]
-    if has_transition_perm(document.publish, user):
-        actions.append("publish")
-    return actions
+def exception_handler(exc, context):
+    """DRF's handler, for the services' refusals and malformed requests too: every error answers in JSON."""
+    return drf_exception_handler(as_api_error(exc), context)
 
 
 def detail(request, document: Document) -> dict:
@@ -99,6 +106,7 @@ ERRORS = {
     403: OpenApiResponse(serializers.ErrorSerializer, description="The caller may not do this."),
     404: OpenApiResponse(serializers.ErrorSerializer, description="No such piece, or the caller may not see it."),
     409: OpenApiResponse(serializers.ErrorSerializer, description="The piece is not in a state for this action."),
+    429: OpenApiResponse(serializers.ErrorSerializer, description="Too many attempts: locked or throttled."),
 }
 
 
@@ -120,7 +128,7 @@ class FirstRendererNegotiation(BaseContentNegotiation):
 
 
 class TokenView(APIView):
-    """Exchange a user name and password for the caller's API token."""
+    """Exchange a user name and password for a new API token (kept only as its hash; it expires)."""
 
     authentication_classes = ()
     permission_classes = (AllowAny,)
@@ -130,7 +138,7 @@ class TokenView(APIView):
 
     @extend_schema(
         request=serializers.TokenRequestSerializer,
-        responses={200: serializers.TokenSerializer, **errors(400)},
+        responses={200: serializers.TokenSerializer, **errors(400, 429)},
         auth=[],
         summary="Get an API token",
     )
@@ -138,10 +146,10 @@ class TokenView(APIView):
         serializer = serializers.TokenRequestSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         user = serializer.validated_data["user"]
-        token, _created = Token.objects.get_or_create(user=user)
-        # A token handed out is a login: the audit log records it, and axes (when installed) resets its count.
+        key = issue_token(user)
+        # A token handed out is a login: the audit log records it, and axes resets its count.
         user_logged_in.send(sender=type(user), request=request._request, user=user)
-        return Response({"token": token.key})
+        return Response({"token": key})
 
 
 class MeView(APIView):
@@ -182,17 +190,11 @@ class DocumentListView(generics.ListCreateAPIView):
         return documents
 
     def create(self, request, *args, **kwargs):
-        if not request.user.memberships.filter(role=Membership.Role.DRAFTER).exists():
-            error = PermissionDenied(
-                _("You do not draft for any department; ask an administrator for the drafter role.")
-            )
-            refuse(request, None, "create", error)
+        with services.refused_as("create", request.user):
+            services.check_can_draft(request.user)
         serializer = serializers.DocumentWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            document = services.create_document(drafter=request.user, **serializer.validated_data)
-        except PermissionDenied as error:
-            refuse(request, None, "create", error)
+        document = services.create_document(drafter=request.user, **serializer.validated_data)
         location = reverse("api:document", args=[document.pk])
         return Response(detail(request, document), status=status.HTTP_201_CREATED, headers={"Location": location})
 
@@ -211,16 +213,12 @@ class DocumentView(generics.GenericAPIView):
     )
     def patch(self, request, pk):
         document = get_visible_document(request.user, pk)
-        if request.user.pk != document.drafter_id:
-            refuse(request, document, "edit", PermissionDenied(_("Only the drafter can edit this piece.")))
-        if document.state not in Document.EDITABLE_STATES:
-            refuse(request, document, "edit", services.Conflict(_("This piece can no longer be edited.")))
+        # Who and when come before what: a late or unauthorised edit is refused whatever the body holds.
+        with services.refused_as("edit", request.user, document):
+            services.check_editable(document, request.user)
         serializer = serializers.DocumentUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        try:
-            services.edit_document(document=document, user=request.user, **serializer.validated_data)
-        except (PermissionDenied, services.Conflict) as error:
-            refuse(request, document, "edit", error)
+        services.edit_document(document=document, user=request.user, **serializer.validated_data)
         return Response(detail(request, document))
 
 
@@ -232,10 +230,7 @@ class SubmitView(APIView):
     )
     def post(self, request, pk):
         document = get_visible_document(request.user, pk)
-        try:
-            services.submit_document(document=document, user=request.user)
-        except (PermissionDenied, services.Conflict) as error:
-            refuse(request, document, "submit", error)
+        services.submit_document(document=document, user=request.user)
         return Response(detail(request, document))
 
 
@@ -247,40 +242,26 @@ class DecisionView(APIView):
 
     def post(self, request, pk):
         document = get_visible_document(request.user, pk)
-        # Who and when come before what: an outsider or a late decision is refused whatever the body says.
-        try:
-            services.check_decision(document=document, user=request.user, review_id=posted_review(request.data))
-        except (PermissionDenied, services.Conflict) as error:
-            refuse(request, document, self.attempted, error)
-        serializer = self.serializer_class(data=request.data, context={"request": request, "signer": request.user})
-        try:
-            valid = serializer.is_valid()
-        except serializers.LockedOut:
-            record_refusal(request, document, self.attempted, "signature locked out after failed attempts")
-            raise
-        if not valid:
-            if any(error.code == "bad_signature" for error in serializer.errors.get("password", [])):
-                record_refusal(request, document, self.attempted, "wrong signature password")
+        serializer = self.serializer_class(data=request.data)
+        if not serializer.is_valid():
+            # Who and when come before what: a late or unauthorised decision is refused whatever the body holds.
+            with services.refused_as(self.attempted, request.user, document):
+                services.check_decision(document=document, user=request.user, review_id=_review_id(request.data))
             raise exceptions.ValidationError(serializer.errors)
-        try:
-            self.decide(document, request.user, serializer.validated_data)
-        except (PermissionDenied, services.Conflict) as error:
-            refuse(request, document, self.attempted, error)
+        self.decide(document, request.user, serializer.validated_data)
         return Response(detail(request, document))
 
     def decide(self, document, user, data) -> None:
         raise NotImplementedError
 
 
-def posted_review(data) -> int | None:
-    """Return the stage review id a decision was made for, if the body names one."""
+def _review_id(data) -> int | None:
+    """Return the stage review a decision names, when it names one as a plain integer."""
     value = data.get("review") if isinstance(data, dict) else None
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        return int(value)
     return value if type(value) is int else None
 
 
-DECISION_RESPONSES = {200: serializers.DocumentDetailSerializer, **errors(400, 401, 403, 404, 409)}
+DECISION_RESPONSES = {200: serializers.DocumentDetailSerializer, **errors(400, 401, 403, 404, 409, 429)}
 
 
 @extend_schema_view(
@@ -295,7 +276,10 @@ class ApproveView(DecisionView):
     serializer_class = serializers.ApproveSerializer
 
     def decide(self, document, user, data) -> None:
-        services.approve(document=document, user=user, opinion=data["opinion"], review_id=data.get("review"))
+        services.approve(
+            document=document, user=user, password=data["password"], opinion=data["opinion"],
+            review_id=data.get("review"),
+        )  # fmt: skip
 
 
 @extend_schema_view(
@@ -309,7 +293,7 @@ class ReturnView(DecisionView):
     attempted = "return"
 
     def decide(self, document, user, data) -> None:
-        services.request_changes(document=document, user=user, reason=data["reason"], review_id=data.get("review"))
+        services.return_for_changes(document=document, user=user, reason=data["reason"], review_id=data.get("review"))
 
 
 @extend_schema_view(
@@ -330,18 +314,25 @@ class PublishView(APIView):
     )
     def post(self, request, pk):
         document = get_visible_document(request.user, pk)
-        if not has_transition_perm(document.publish, request.user):
-            if document.state in (Document.State.APPROVED, Document.State.PUBLISHED):
-                refuse(request, document, "publish", PermissionDenied(_("You are not a publisher for this piece.")))
-            refuse(
-                request, document, "publish", services.Conflict(_("Only an approved piece can be marked published."))
-            )
-        serializer = serializers.PublishSerializer(data=request.data, context={"document": document})
+        with services.refused_as("publish", request.user, document):
+            services.check_publishable(document, request.user)
+        serializer = serializers.PublishSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            services.publish(document=document, user=request.user, **serializer.validated_data)
-        except (PermissionDenied, services.Conflict) as error:
-            refuse(request, document, "publish", error)
+        services.publish(document=document, user=request.user, **serializer.validated_data)
+        return Response(detail(request, document))
+
+
+class WithdrawView(APIView):
+    @extend_schema(
+        request=serializers.WithdrawSerializer,
+        responses={200: serializers.DocumentDetailSerializer, **errors(400, 401, 403, 404, 409)},
+        summary="Withdraw the piece (its drafter): it leaves review and can no longer be published",
+    )
+    def post(self, request, pk):
+        document = get_visible_document(request.user, pk)
+        serializer = serializers.WithdrawSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.withdraw(document=document, user=request.user, reason=serializer.validated_data["reason"])
         return Response(detail(request, document))
 
 
@@ -375,7 +366,7 @@ class DocumentAuditView(generics.ListAPIView):
 
     def get_queryset(self):
         document = get_visible_document(self.request.user, self.kwargs["pk"])
-        return AuditEvent.objects.filter(document=document).order_by("sequence")
+        return AuditEvent.objects.about(document).order_by("sequence")
 
 
 class SignoffSheetView(APIView):
@@ -387,14 +378,8 @@ class SignoffSheetView(APIView):
         summary="The piece's sign-off sheet (审签单) as a PDF",
     )
     def get(self, request, pk):
-        # WeasyPrint takes a second to import: only the PDF views pay for it.
-        from ..pdf import signoff_sheet_pdf
-
         document = get_visible_document(request.user, pk)
-        content = signoff_sheet_pdf(document, base_url=request.build_absolute_uri("/"))
-        AuditEvent.objects.record(
-            action=AuditEvent.Action.DOWNLOADED, actor=request.user, document=document, data={"format": "signoff_pdf"}
-        )
+        content = services.signoff_sheet(document=document, user=request.user, base_url=request.build_absolute_uri("/"))
         response = HttpResponse(content, content_type="application/pdf")
         response["Content-Disposition"] = content_disposition_header(False, f"signoff-sheet-{document.pk}.pdf")
         response["Cache-Control"] = "no-store"
@@ -415,11 +400,6 @@ class QueueView(generics.ListAPIView):
 
 
 # The audit log (auditors and superusers).
-
-
-def require_auditor(user) -> None:
-    if not can_audit(user):
-        raise exceptions.PermissionDenied(_("Only auditors can read the audit log."))
 
 
 def audit_filters(query_params) -> AuditFilterForm:
@@ -448,7 +428,7 @@ class AuditLogView(generics.ListAPIView):
 
     def get_queryset(self):
         require_auditor(self.request.user)
-        return AuditEvent.objects.matching(**audit_filters(self.request.query_params).filters())
+        return events_matching(audit_filters(self.request.query_params).criteria())
 
 
 class AuditExportView(APIView):
@@ -465,7 +445,8 @@ class AuditExportView(APIView):
         summary="Download the (filtered) audit log as CSV or JSON Lines (auditors)",
         description=(
             "Streamed; the download is itself an audit event. The X-Export-Manifest header links to the "
-            "manifest: row count, first and last event, the chain head the export stops at and the file's SHA-256."
+            "manifest: row count, first and last event, the chain head and the signed checkpoint the export "
+            "stops at, and the file's SHA-256."
         ),
     )
     def get(self, request):
@@ -473,12 +454,7 @@ class AuditExportView(APIView):
         export_format = request.query_params.get("format", "")
         if export_format not in ExportJob.STREAMED_FORMATS:
             raise exceptions.ValidationError({"format": [_("Choose csv or jsonl.")]})
-        form = audit_filters(request.query_params)
-        job = start_export(user=request.user, format=export_format, filters=form.describe())
-        response = StreamingHttpResponse(stream_job(job), content_type=CONTENT_TYPES[job.format])
-        response["Content-Disposition"] = content_disposition_header(True, job.download_name)
-        response["X-Export-Manifest"] = request.build_absolute_uri(reverse("api:audit_export_manifest", args=[job.pk]))
-        return response
+        return start_export(request, export_format, audit_filters(request.query_params))
 
 
 class AuditExportManifestView(APIView):
@@ -487,8 +463,20 @@ class AuditExportManifestView(APIView):
         summary="The manifest of an audit log download (the auditor who made it, or a superuser)",
     )
     def get(self, request, pk):
-        job = get_export_job(request.user, pk)
-        return Response(job.manifest())
+        return Response(job_manifest(get_export_job(request.user, pk)))
+
+
+class NotFoundView(APIView):
+    """Any address under /api/ that names nothing (a non-numeric id, a mistyped path): 404 in JSON."""
+
+    permission_classes = (AllowAny,)
+    authentication_classes = ()
+
+    @extend_schema(exclude=True)
+    def get(self, request, *args, **kwargs):
+        raise exceptions.NotFound(_("There is nothing at this address."))
+
+    post = put = patch = delete = get
 
 
 # The schema's readable page.

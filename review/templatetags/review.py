@@ -2,7 +2,6 @@ from django import template
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from ..models import Document
 from ..services import sanitise
 
 register = template.Library()
@@ -22,11 +21,3 @@ def signed_time(value) -> str:
     local = timezone.localtime(value)
     offset = local.strftime("%z")
     return f"{local:%Y-%m-%d %H:%M} ({timezone.get_current_timezone_name()}, UTC{offset[:3]}:{offset[3:]})"
-
-
-@register.filter
-def state_label(value: str) -> str:
-    try:
-        return Document.State(value).label
-    except ValueError:
-        return value

@@ -54,8 +54,7 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, **options):
         departments = {
-            code: Department.objects.get_or_create(code=code, defaults={"name": name})[0]
-            for code, name in DEPARTMENTS
+            code: Department.objects.get_or_create(code=code, defaults={"name": name})[0] for code, name in DEPARTMENTS
         }
         if not Workflow.objects.filter(is_active=True).exists():
             create_clinic_workflow(Workflow, Stage)
@@ -98,7 +97,7 @@ class Command(BaseCommand):
             if step == "submit":
                 services.submit_document(document=document, user=drafter)
             elif step == "return":
-                services.request_changes(
+                services.return_for_changes(
                     document=document, user=users["officer"], reason="请补充开诊时间和预约电话，并核对科室名称。"
                 )
             elif step == "publish":
@@ -110,4 +109,4 @@ class Command(BaseCommand):
                     published_at=timezone.now(),
                 )
             else:
-                services.approve(document=document, user=users[step], opinion="同意。")
+                services.approve(document=document, user=users[step], password=PASSWORD, opinion="同意。")

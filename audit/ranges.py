@@ -1,0 +1,77 @@
+"""Checking one range of the chain, with nothing but a DB-API cursor: no Django, so that worker processes
+started afresh ("spawn") can import and run it without setting Django up."""
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+
+@dataclass
+class RangeResult:
+    count: int = 0
+    first_prev_hash: str | None = None
+    last_sequence: int | None = None
+    last_hash: str | None = None
+    bad_sequence: int | None = None
+    problem: str = ""
+
+
+def check_range(cursor, sql: str, first: int, last: int, key: bytes) -> RangeResult:
+    """Check the events `sql` selects (first..last): contiguous, each matching its hash and its signature.
+
+    `sql` yields (sequence, prev_hash, hash, signature, canonical form) in sequence order.
+    """
+    result = RangeResult()
+    cursor.execute(sql)
+    expected, prev_hash = first, None
+    sha256, digest, same = hashlib.sha256, hmac.digest, hmac.compare_digest
+    while rows := cursor.fetchmany(5000):
+        for sequence, stored_prev, stored_hash, signature, canonical in rows:
+            if sequence != expected:
+                result.bad_sequence, result.problem = expected, f"event {expected} is missing"
+                return result
+            if prev_hash is None:
+                result.first_prev_hash = stored_prev
+            elif stored_prev != prev_hash:
+                result.bad_sequence, result.problem = sequence, "does not follow the event before it"
+                return result
+            if sha256(f"{stored_prev}\n{canonical}".encode()).hexdigest() != stored_hash:
+                result.bad_sequence, result.problem = sequence, "its content does not match its hash"
+                return result
+            if not same(digest(key, stored_hash.encode(), "sha256").hex(), signature):
+                result.bad_sequence, result.problem = sequence, "its signature is not genuine (made without the key)"
+                return result
+            prev_hash = result.last_hash = stored_hash
+            result.last_sequence = sequence
+            result.count += 1
+            expected += 1
+    if expected <= last:
+        result.bad_sequence, result.problem = expected, f"event {expected} is missing"
+    return result
+
+
+def connect(settings_dict: dict, vendor: str):
+    """Open a plain driver connection to the database Django's `settings_dict` describes."""
+    if vendor == "postgresql":
+        import psycopg  # noqa: PLC0415 - only the PostgreSQL workers need the driver
+
+        return psycopg.connect(
+            dbname=settings_dict["NAME"],
+            user=settings_dict.get("USER") or None,
+            password=settings_dict.get("PASSWORD") or None,
+            host=settings_dict.get("HOST") or None,
+            port=settings_dict.get("PORT") or None,
+        )
+    import sqlite3  # noqa: PLC0415
+
+    return sqlite3.connect(settings_dict["NAME"])
+
+
+def check_range_apart(job: tuple) -> RangeResult:
+    """Check one range over a connection of this process's own (what each worker process runs)."""
+    settings_dict, vendor, sql, first, last, key = job
+    raw = connect(settings_dict, vendor)
+    try:
+        return check_range(raw.cursor(), sql, first, last, key)
+    finally:
+        raw.close()

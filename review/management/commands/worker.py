@@ -1,0 +1,44 @@
+"""The background worker: django-tasks-db's `db_worker`, plus the jobs that run on a clock.
+
+Every minute it signs a checkpoint over the audit events that arrived since the last one and verifies
+them (audit.tasks.keep_chain). Run one worker per deployment, beside the web servers; `make run` starts it.
+"""
+
+import logging
+import threading
+import time
+
+from django.db import close_old_connections
+from django_tasks_db.management.commands.db_worker import Command as DatabaseWorkerCommand
+
+from audit.tasks import keep_chain
+
+logger = logging.getLogger(__name__)
+
+# (job, seconds between runs)
+PERIODIC_JOBS = [(keep_chain, 60)]
+
+
+def run_periodic_jobs(stop: threading.Event, *, tick: float = 5.0) -> None:
+    """Run each periodic job when it is due, until `stop` is set; a failing job is logged and tried again later."""
+    next_run = dict.fromkeys((job for job, _interval in PERIODIC_JOBS), 0.0)
+    while True:
+        for job, interval in PERIODIC_JOBS:
+            if time.monotonic() >= next_run[job]:
+                try:
+                    job()
+                except Exception:
+                    logger.exception("Periodic job %s failed", job.__name__)
+                finally:
+                    close_old_connections()
+                next_run[job] = time.monotonic() + interval
+        if stop.wait(tick):
+            return
+
+
+class Command(DatabaseWorkerCommand):
+    help = "Run background tasks (django-tasks-db), and every minute sign and verify the audit log's new events."
+
+    def handle(self, *args, **options):
+        threading.Thread(target=run_periodic_jobs, args=(threading.Event(),), daemon=True, name="periodic").start()
+        super().handle(*args, **options)

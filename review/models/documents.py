@@ -1,0 +1,347 @@
+import hashlib
+import json
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Exists, F, OuterRef
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+from guardian.shortcuts import get_objects_for_user
+
+from accounts.models import Department
+
+from .choices import Channel, Kind, role_label
+from .workflow import RouteStage, Workflow
+
+
+def content_hash(title: str, body: str) -> str:
+    """Return the SHA-256 of a revision's content in a canonical form."""
+    canonical = json.dumps({"title": title, "body": body}, ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def new_sheet_token() -> str:
+    """Return the unguessable part of a piece's sign-off sheet codes (80 random bits, base 32)."""
+    return secrets.token_hex(10)
+
+
+class DocumentQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "DocumentQuerySet":
+        """Return the pieces `user` may see: by object permission, or all for auditors."""
+        return get_objects_for_user(user, "review.view_document", self, accept_global_perms=True)
+
+    def awaiting(self, user) -> "DocumentQuerySet":
+        """Return the pieces waiting for `user` to act, earliest due first."""
+        acted_elsewhere = StageReview.objects.filter(document=OuterRef("pk"), decided_by=user).exclude(
+            stage=OuterRef("current_stage")
+        )
+        return (
+            get_objects_for_user(user, "review.review_document", self, with_superuser=False, accept_global_perms=False)
+            .filter(state=Document.State.IN_REVIEW)
+            .exclude(drafter=user)
+            .exclude(Exists(acted_elsewhere))
+            .order_by(F("due_date").asc(nulls_last=True), "submitted_at", "pk")
+        )
+
+    def with_related(self) -> "DocumentQuerySet":
+        return self.select_related("department", "drafter", "current_stage")
+
+
+class Document(ConcurrentTransitionMixin, models.Model):
+    """A piece: written by a drafter, reviewed stage by stage along its route, then published."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        IN_REVIEW = "in_review", _("In review")
+        RETURNED = "returned", _("Returned for changes")
+        APPROVED = "approved", _("Approved")
+        PUBLISHED = "published", _("Published")
+        REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    EDITABLE_STATES = [State.DRAFT, State.RETURNED]
+    # The states in which a piece is still on its way: its object permissions are checked against its route.
+    OPEN_STATES = [State.DRAFT, State.IN_REVIEW, State.RETURNED, State.APPROVED]
+
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("body"))
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="documents", verbose_name=_("department")
+    )
+    drafter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="drafted_documents",
+        verbose_name=_("drafter"),
+    )
+    channels = models.JSONField(_("channels"), default=list)
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices, default=Kind.NEWS)
+    source = models.CharField(
+        _("source"),
+        max_length=200,
+        blank=True,
+        help_text=_("Leave empty for original content; otherwise say where it is reposted from."),
+    )
+    is_major = models.BooleanField(
+        _("major matter"), default=False, help_text=_("Major matters also need the principal leader's approval.")
+    )
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+    state = FSMField(_("state"), default=State.DRAFT, choices=State.choices, protected=True)
+    # The definition the route was copied from (kept for reference; the route does not depend on it).
+    workflow = models.ForeignKey(
+        Workflow, on_delete=models.SET_NULL, null=True, blank=True, editable=False, verbose_name=_("workflow")
+    )
+    current_stage = models.ForeignKey(
+        RouteStage,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("current stage"),
+    )
+    current_revision = models.ForeignKey(
+        "Revision", on_delete=models.PROTECT, null=True, editable=False, related_name="+"
+    )
+    round = models.PositiveIntegerField(_("review round"), default=0, editable=False)
+    sheet_token = models.CharField(
+        _("sign-off sheet token"), max_length=32, unique=True, default=new_sheet_token, editable=False
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True, editable=False)
+
+    objects = DocumentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-updated_at", "-pk"]
+        verbose_name = _("piece")
+        verbose_name_plural = _("pieces")
+        permissions = [
+            ("review_document", _("Can act at the piece's current review stage")),
+            ("publish_document", _("Can mark the piece published")),
+        ]
+        indexes = [models.Index(fields=["state", "due_date"])]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("review:document", args=[self.pk])
+
+    def get_channels_display(self) -> list[str]:
+        labels = dict(Channel.choices)
+        return [labels.get(code, code) for code in self.channels]
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.due_date is not None and self.state == self.State.IN_REVIEW and self.due_date < timezone.localdate()
+
+    def granted(self, user, codename: str) -> bool:
+        """Return whether `user` holds an object permission on this piece, themselves or through a role group.
+
+        Superusers get no bypass here: four eyes has no administrator override.
+        """
+        if not (user.is_authenticated and user.is_active):
+            return False
+        direct = DocumentUserObjectPermission.objects.filter(
+            content_object=self, user=user, permission__codename=codename
+        )
+        through_role = DocumentGroupObjectPermission.objects.filter(
+            content_object=self, group__user=user, permission__codename=codename
+        )
+        return direct.exists() or through_role.exists()
+
+    def applicable_route(self) -> list[RouteStage]:
+        """Return the stages of the piece's route that it must pass this round, in order."""
+        return [stage for stage in self.route.order_by("position") if stage.applies_to(self)]
+
+    # Who may do what now: used by the transitions below, and so by the buttons shown and the services.
+
+    def review_refusal(self, user) -> str | None:
+        """Return why `user` may not act at the current stage, or None when they may."""
+        if user.pk == self.drafter_id:
+            return _("You drafted this piece; someone else must review it.")
+        if self.current_stage_id is None or not self.granted(user, "review_document"):
+            return _("You do not hold the role that acts at this stage.")
+        other = self.stage_reviews.filter(decided_by=user).exclude(stage=self.current_stage_id).first()
+        if other is not None:
+            return _("You already acted at the %(stage)s stage of this piece; no one acts at two stages.") % {
+                "stage": other.meaning
+            }
+        return None
+
+    def _may_review(self, user) -> bool:
+        return self.review_refusal(user) is None
+
+    def _may_edit(self, user) -> bool:
+        return user.pk == self.drafter_id and self.granted(user, "change_document")
+
+    def _may_publish(self, user) -> bool:
+        return self.granted(user, "publish_document")
+
+    def _may_withdraw(self, user) -> bool:
+        return user.pk == self.drafter_id
+
+    # Transitions: change self, never save; services save, audit and grant.
+
+    @transition(field=state, source=EDITABLE_STATES, target=State.IN_REVIEW, permission=_may_edit)
+    def submit(self, *, first_stage: RouteStage):
+        self.current_stage = first_stage
+        self.round += 1
+        self.submitted_at = timezone.now()
+
+    @transition(
+        field=state,
+        source=State.IN_REVIEW,
+        target=RETURN_VALUE(State.IN_REVIEW, State.APPROVED),
+        permission=_may_review,
+    )
+    def approve(self, *, next_stage: RouteStage | None):
+        self.current_stage = next_stage
+        return self.State.IN_REVIEW if next_stage else self.State.APPROVED
+
+    @transition(field=state, source=State.IN_REVIEW, target=State.RETURNED, permission=_may_review)
+    def return_for_changes(self):
+        self.current_stage = None
+
+    @transition(field=state, source=State.IN_REVIEW, target=State.REJECTED, permission=_may_review)
+    def reject(self):
+        self.current_stage = None
+
+    @transition(field=state, source=[State.APPROVED, State.PUBLISHED], target=State.PUBLISHED, permission=_may_publish)
+    def publish(self):
+        pass
+
+    @transition(
+        field=state,
+        source=[State.DRAFT, State.IN_REVIEW, State.RETURNED, State.APPROVED],
+        target=State.WITHDRAWN,
+        permission=_may_withdraw,
+    )
+    def withdraw(self):
+        self.current_stage = None
+
+
+# Direct foreign keys make guardian's lookups plain joins instead of generic string matches.
+class DocumentUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(Document, on_delete=models.CASCADE)
+
+
+class DocumentGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Document, on_delete=models.CASCADE)
+
+
+class Revision(models.Model):
+    """An immutable snapshot of a piece's content; signatures point at its hash."""
+
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="revisions", verbose_name=_("piece"))
+    number = models.PositiveIntegerField(_("number"))
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("body"))
+    content_hash = models.CharField(_("content hash"), max_length=64)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("author")
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        ordering = ["document", "number"]
+        verbose_name = _("revision")
+        verbose_name_plural = _("revisions")
+        constraints = [
+            models.UniqueConstraint(fields=["document", "number"], name="revision_number_unique"),
+        ]
+
+    def __str__(self):
+        return _("Revision %(number)s") % {"number": self.number}
+
+
+class StageReview(models.Model):
+    """One run of one stage of a piece's route: who decided, what, and on which content."""
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        RETURNED = "returned", _("Returned for changes")
+        REJECTED = "rejected", _("Rejected")
+        CANCELLED = "cancelled", _("Not reached")
+
+    document = models.ForeignKey(
+        Document, on_delete=models.PROTECT, related_name="stage_reviews", verbose_name=_("piece")
+    )
+    stage = models.ForeignKey(RouteStage, on_delete=models.PROTECT, related_name="reviews", verbose_name=_("stage"))
+    round = models.PositiveIntegerField(_("review round"))
+    meaning = models.CharField(
+        _("meaning of signature"), max_length=50, help_text=_("The stage's name in the piece's route, e.g. 终审.")
+    )
+    decision = models.CharField(_("decision"), max_length=32, choices=Decision.choices, default=Decision.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    signer_name = models.CharField(_("printed name"), max_length=150, blank=True)
+    signer_role = models.CharField(_("role"), max_length=100, blank=True, help_text=_("The role code, as signed."))
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    opinion = models.TextField(_("opinion"), blank=True)
+    revision = models.ForeignKey(Revision, on_delete=models.PROTECT, related_name="+", verbose_name=_("revision"))
+    revision_hash = models.CharField(_("content hash signed"), max_length=64)
+
+    class Meta:
+        ordering = ["document", "round", "stage__position"]
+        verbose_name = _("stage review")
+        verbose_name_plural = _("stage reviews")
+        constraints = [
+            models.UniqueConstraint(fields=["stage", "round"], name="stage_review_once_per_round"),
+        ]
+
+    def __str__(self):
+        return f"{self.document} · {self.meaning} · {self.get_decision_display()}"
+
+    @property
+    def signer_role_label(self) -> str:
+        return role_label(self.signer_role)
+
+
+def attachment_path(attachment: "Attachment", filename: str) -> str:
+    """Store uploads under generated names: the user's file name is kept only as data."""
+    return f"attachments/{uuid.uuid4().hex}{attachment.extension}"
+
+
+class Attachment(models.Model):
+    """A file that goes with a piece (a photo, a Word draft); served only through a permission-checked view."""
+
+    document = models.ForeignKey(
+        Document, on_delete=models.PROTECT, related_name="attachments", verbose_name=_("piece")
+    )
+    file = models.FileField(_("file"), upload_to=attachment_path)
+    original_name = models.CharField(_("file name"), max_length=200)
+    extension = models.CharField(_("extension"), max_length=10)
+    content_type = models.CharField(_("content type"), max_length=100)
+    size = models.PositiveIntegerField(_("size"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("uploaded by")
+    )
+    uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["document", "uploaded_at"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self):
+        return self.original_name
+
+    def describe(self) -> dict:
+        """Return what the audit log records of the file."""
+        return {"name": self.original_name, "size": self.size, "sha256": self.sha256}

@@ -1,0 +1,124 @@
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Department
+
+from .choices import REVIEWER_ROLES, Kind
+
+
+class WorkflowQuerySet(models.QuerySet):
+    def for_document(self, document) -> "Workflow | None":
+        """Return the most specific active workflow for a piece: department and kind first."""
+        return (
+            self.filter(is_active=True)
+            .filter(Q(department=document.department_id) | Q(department__isnull=True))
+            .filter(Q(kind=document.kind) | Q(kind=""))
+            .order_by(F("department").asc(nulls_last=True), "-kind", "pk")
+            .first()
+        )
+
+
+class Workflow(models.Model):
+    """A definition of review stages. A piece copies it into its own route when first submitted."""
+
+    name = models.CharField(_("name"), max_length=100)
+    department = models.ForeignKey(
+        Department,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        verbose_name=_("department"),
+        help_text=_("Leave empty to use this workflow for every department."),
+    )
+    kind = models.CharField(
+        _("kind"),
+        max_length=32,
+        choices=Kind.choices,
+        blank=True,
+        help_text=_("Leave empty to use this workflow for every kind of piece."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    objects = WorkflowQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("workflow")
+        verbose_name_plural = _("workflows")
+
+    def __str__(self):
+        return self.name
+
+
+class Stage(models.Model):
+    """One stage of a workflow's definition: changing it changes only pieces submitted afterwards."""
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="stages", verbose_name=_("workflow"))
+    position = models.PositiveSmallIntegerField(_("position"))
+    name = models.CharField(
+        _("name"), max_length=50, help_text=_("Also the meaning of the signature, e.g. 初审 (first review).")
+    )
+    role = models.CharField(
+        _("acting role"), max_length=32, choices=[(role.value, role.label) for role in REVIEWER_ROLES]
+    )
+    major_only = models.BooleanField(
+        _("only for major matters"), default=False, help_text=_("Skip this stage unless the piece is flagged major.")
+    )
+
+    class Meta:
+        ordering = ["workflow", "position"]
+        verbose_name = _("stage")
+        verbose_name_plural = _("stages")
+        constraints = [
+            models.UniqueConstraint(fields=["workflow", "position"], name="stage_position_unique"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class RouteStage(models.Model):
+    """A stage of one piece's own route, copied from its workflow when the piece was first submitted.
+
+    From then on this copy alone decides who acts, in what order, under which name (the meaning of the
+    signature) and with which role, so editing the workflow never changes a piece in flight.
+    """
+
+    document = models.ForeignKey(
+        "review.Document", on_delete=models.CASCADE, related_name="route", verbose_name=_("piece")
+    )
+    position = models.PositiveSmallIntegerField(_("position"))
+    name = models.CharField(_("name"), max_length=50)
+    role = models.CharField(
+        _("acting role"), max_length=32, choices=[(role.value, role.label) for role in REVIEWER_ROLES]
+    )
+    major_only = models.BooleanField(_("only for major matters"), default=False)
+
+    class Meta:
+        ordering = ["document", "position"]
+        verbose_name = _("stage of a piece's route")
+        verbose_name_plural = _("stages of pieces' routes")
+        constraints = [
+            models.UniqueConstraint(fields=["document", "position"], name="route_stage_position_unique"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @classmethod
+    def copy(cls, document, workflow: Workflow) -> list["RouteStage"]:
+        """Copy the workflow's stages, as they are now, into the piece's own route."""
+        return cls.objects.bulk_create(
+            cls(
+                document=document,
+                position=stage.position,
+                name=stage.name,
+                role=stage.role,
+                major_only=stage.major_only,
+            )
+            for stage in workflow.stages.order_by("position")
+        )
+
+    def applies_to(self, document) -> bool:
+        return document.is_major or not self.major_only

@@ -1,0 +1,269 @@
+"""Pieces: the queue, the list, writing and editing, the piece's page and its actions."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import prefetch_related_objects
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.models import Membership
+from audit.models import AuditEvent
+
+from .. import services
+from ..forms import AttachmentForm, DecisionForm, DocumentForm, PublishForm
+from ..models import Document, StageReview
+from ..permissions import actions_for, get_visible_document
+
+PAGE_SIZE = 25
+# Where a service's input error belongs on each form of the piece's page.
+FORM_FIELDS = {"reason": "opinion"}
+
+
+def detail_context(request, document: Document, **forms) -> dict:
+    """Return what the piece's page shows: its content, signatures, history, and the forms for what the user may do."""
+    actions = actions_for(document, request.user)
+    reviews = document.stage_reviews.all()
+    current_review = next(
+        (
+            review
+            for review in reviews
+            if document.state == Document.State.IN_REVIEW
+            and review.round == document.round
+            and review.stage_id == document.current_stage_id
+        ),
+        None,
+    )
+    return_review = None
+    if document.state == Document.State.RETURNED:
+        return_review = max(
+            (r for r in reviews if r.decision == StageReview.Decision.RETURNED),
+            key=lambda review: review.decided_at,
+            default=None,
+        )
+    can_review, can_publish, can_edit = "approve" in actions, "publish" in actions, "edit" in actions
+    return {
+        "document": document,
+        "actions": actions,
+        "return_review": return_review,
+        "reviews": [
+            review
+            for review in reviews
+            if review.decision != StageReview.Decision.CANCELLED
+            and (review.decision != StageReview.Decision.PENDING or review.round == document.round)
+        ],
+        "events": AuditEvent.objects.about(document),
+        "publications": document.publications.select_related("publisher"),
+        "current_review": current_review,
+        "can_edit": can_edit,
+        "can_withdraw": "withdraw" in actions,
+        "can_review": can_review,
+        "can_publish": can_publish,
+        "decision_form": forms.get("decision_form")
+        or (DecisionForm(initial={"review": current_review.pk}) if can_review and current_review else None),
+        "decision_action": forms.get("decision_action", ""),
+        "publish_form": forms.get("publish_form") or (PublishForm(document=document) if can_publish else None),
+        "attachments": document.attachments.all(),
+        "attachment_form": forms.get("attachment_form") or (AttachmentForm() if can_edit else None),
+    }
+
+
+def render_detail(request, document: Document, *, status: int = 200, **forms):
+    prefetch_related_objects([document], "stage_reviews__decided_by")
+    return render(request, "review/document_detail.html", detail_context(request, document, **forms), status=status)
+
+
+def answer_refusal(request, document: Document, refusal: services.Refusal, *, form=None, form_name: str = ""):
+    """Answer a refused action: an input error on its form (400; 429 when signing is locked), else the conflict's
+    reason on the piece's page; what the person may not do answers 403."""
+    if isinstance(refusal, services.NotAllowed):
+        raise refusal
+    if form is not None and refusal.field is not None:
+        form.add_error(FORM_FIELDS.get(refusal.field, refusal.field), refusal.message)
+        status = 429 if isinstance(refusal, services.Locked) else 400
+        return render_detail(request, document, status=status, **{form_name: form})
+    messages.error(request, refusal.message)
+    return redirect(document)
+
+
+@login_required
+def home(request):
+    if Document.objects.awaiting(request.user).exists():
+        return redirect("review:queue")
+    return redirect("review:documents")
+
+
+@login_required
+def queue(request):
+    documents = Document.objects.awaiting(request.user).with_related()
+    page = Paginator(documents, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "review/queue.html", {"page": page})
+
+
+@login_required
+def document_list(request):
+    documents = Document.objects.visible_to(request.user).with_related()
+    state = request.GET.get("state", "")
+    if state in Document.State.values:
+        documents = documents.filter(state=state)
+    mine = request.GET.get("mine") == "1"
+    if mine:
+        documents = documents.filter(drafter=request.user)
+    page = Paginator(documents, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "states": Document.State.choices,
+        "state": state,
+        "mine": mine,
+        "can_draft": request.user.memberships.filter(role=Membership.Role.DRAFTER).exists(),
+    }
+    partial = "#results" if request.headers.get("HX-Request") else ""
+    return render(request, f"review/document_list.html{partial}", context)
+
+
+def _save(request, form: DocumentForm, document: Document | None = None):
+    """Save the form through the services (a new draft or changes), and submit it too with "Save and submit"."""
+    try:
+        if document is None:
+            document = services.create_document(drafter=request.user, **form.cleaned_data)
+        else:
+            changes = {name: form.cleaned_data[name] for name in services.EDITABLE_FIELDS}
+            document = services.edit_document(document=document, user=request.user, **changes)
+    except services.Invalid as refusal:
+        form.add_error(refusal.field, refusal.message)
+        return render(request, "review/document_form.html", {"form": form, "document": document}, status=400)
+    except services.Conflict as refusal:
+        messages.error(request, refusal.message)
+        return redirect(document)
+    if "submit" not in request.POST:
+        messages.success(request, _("Draft saved. Submit it when it is ready for review."))
+        return redirect(document)
+    try:
+        services.submit_document(document=document, user=request.user)
+    except services.Conflict as refusal:
+        return answer_refusal(request, document, refusal)
+    messages.success(request, _("Saved and submitted for review."))
+    return redirect(document)
+
+
+@login_required
+def document_create(request):
+    with services.refused_as("create", request.user):
+        services.check_can_draft(request.user)
+    form = DocumentForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        return _save(request, form)
+    return render(request, "review/document_form.html", {"form": form})
+
+
+@login_required
+def document_edit(request, pk):
+    document = get_visible_document(request.user, pk)
+    try:
+        with services.refused_as("edit", request.user, document):
+            services.check_editable(document, request.user)
+    except services.Refusal as refusal:
+        return answer_refusal(request, document, refusal)
+    # A copy for the form: the ModelForm writes what was typed onto its instance; the service reads the stored row.
+    form = DocumentForm(request.POST or None, instance=Document.objects.get(pk=document.pk), user=request.user)
+    if request.method == "POST" and form.is_valid():
+        return _save(request, form, document)
+    return render(request, "review/document_form.html", {"form": form, "document": document})
+
+
+@login_required
+def document_detail(request, pk):
+    return render_detail(request, get_visible_document(request.user, pk))
+
+
+@login_required
+@require_POST
+def document_submit(request, pk):
+    document = get_visible_document(request.user, pk)
+    try:
+        services.submit_document(document=document, user=request.user)
+    except services.Refusal as refusal:
+        return answer_refusal(request, document, refusal)
+    messages.success(request, _("Submitted for review."))
+    return redirect(document)
+
+
+def _decide(request, pk, action: str):
+    document = get_visible_document(request.user, pk)
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        return render_detail(request, document, status=400, decision_form=form, decision_action=action)
+    review_id, opinion = form.cleaned_data["review"], form.cleaned_data["opinion"]
+    try:
+        if action == "approve":
+            services.approve(
+                document=document,
+                user=request.user,
+                password=form.cleaned_data["password"],
+                opinion=opinion,
+                review_id=review_id,
+            )
+            messages.success(request, _("Approved. Thank you."))
+        elif action == "return":
+            services.return_for_changes(document=document, user=request.user, reason=opinion, review_id=review_id)
+            messages.success(request, _("Returned to the drafter for changes."))
+        else:
+            services.reject(document=document, user=request.user, reason=opinion, review_id=review_id)
+            messages.success(request, _("Rejected."))
+    except services.Refusal as refusal:
+        return answer_refusal(request, document, refusal, form=form, form_name="decision_form")
+    if Document.objects.awaiting(request.user).exists():
+        return redirect("review:queue")
+    return redirect(document)
+
+
+@login_required
+@require_POST
+def document_approve(request, pk):
+    return _decide(request, pk, "approve")
+
+
+@login_required
+@require_POST
+def document_return(request, pk):
+    return _decide(request, pk, "return")
+
+
+@login_required
+@require_POST
+def document_reject(request, pk):
+    return _decide(request, pk, "reject")
+
+
+@login_required
+@require_POST
+def document_publish(request, pk):
+    document = get_visible_document(request.user, pk)
+    try:
+        # Who and when come before what: a late or unauthorised click is refused whatever the form holds.
+        with services.refused_as("publish", request.user, document):
+            services.check_publishable(document, request.user)
+    except services.Refusal as refusal:
+        return answer_refusal(request, document, refusal)
+    form = PublishForm(request.POST, document=document)
+    if not form.is_valid():
+        return render_detail(request, document, status=400, publish_form=form)
+    try:
+        services.publish(document=document, user=request.user, **form.cleaned_data)
+    except services.Refusal as refusal:
+        return answer_refusal(request, document, refusal, form=form, form_name="publish_form")
+    messages.success(request, _("Marked published."))
+    return redirect(document)
+
+
+@login_required
+@require_POST
+def document_withdraw(request, pk):
+    document = get_visible_document(request.user, pk)
+    try:
+        services.withdraw(document=document, user=request.user, reason=request.POST.get("reason", ""))
+    except services.Refusal as refusal:
+        return answer_refusal(request, document, refusal)
+    messages.success(request, _("Withdrawn."))
+    return redirect(document)
