@@ -10,6 +10,8 @@ On PostgreSQL the application can also run as a role that owns nothing and may n
 these tables, nor drop or disable their triggers (see `manage.py grant_runtime_role`).
 """
 
+import re
+
 from django.db import connection as default_connection
 
 # Table → the key that must grow by one with every row.
@@ -38,7 +40,7 @@ _PG_FUNCTIONS = {
 }
 _PG_TRIGGERS = {
     # Row triggers do not fire on TRUNCATE (what `manage.py flush` runs): a statement trigger refuses it.
-    "{table}_append_only": "BEFORE UPDATE OR DELETE ON {table} FOR EACH ROW EXECUTE FUNCTION imprimatur_append_only()",
+    "{table}_append_only": "BEFORE DELETE OR UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION imprimatur_append_only()",
     "{table}_no_truncate": "BEFORE TRUNCATE ON {table} FOR EACH STATEMENT EXECUTE FUNCTION imprimatur_append_only()",
     "{table}_append_next": "BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION imprimatur_append_next('{key}')",
 }
@@ -129,7 +131,11 @@ def _missing_pg(connection, tables) -> list[str]:
             "WHERE NOT tgisinternal AND tgrelid::regclass::text = ANY(%s)",
             [list(tables)],
         )
-        found_triggers = {name: (enabled, _normalise(definition)) for name, enabled, definition in cursor.fetchall()}
+        # PostgreSQL names the table with its schema ("ON public.audit_event"); the definitions here do not.
+        found_triggers = {
+            name: (enabled, re.sub(r" on [^ ]+\.", " on ", _normalise(definition)))
+            for name, enabled, definition in cursor.fetchall()
+        }
     for function, body in _PG_FUNCTIONS.items():
         if function not in found_functions:
             problems.append(f"function {function} is missing")

@@ -1,0 +1,179 @@
+"""Forgery and truncation are caught, and verification runs incrementally in the worker.
+
+An attacker here has write access to the database but not the audit key (settings.AUDIT_KEY, kept outside it):
+they lift the guards, write what they like with hashes recomputed correctly, and put the guards back.
+"""
+
+import datetime
+import threading
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+from django.utils import timezone
+
+from audit import chain, guards
+from audit.models import AuditEvent, Checkpoint, Verification
+from audit.tasks import keep_chain
+from audit.verify import last_verified, run_verification, verify_chain, verify_new_events
+from review.management.commands.worker import PERIODIC_JOBS, run_periodic_jobs
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def log(db):
+    for number in range(5):
+        AuditEvent.objects.record(action="tested", data={"n": number})
+    return list(AuditEvent.objects.order_by("sequence"))
+
+
+@pytest.fixture
+def attacker():
+    """Lift the guards for the duration of the attack; put them back afterwards."""
+    guards.remove(connection)
+    yield
+    guards.install(connection)
+
+
+def sql(statement: str, params=()):
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+
+
+def forge_append(*, action: str = "approved", signature: str = "") -> AuditEvent:
+    """Append an event as someone without the key would: every hash right, the signature guessed."""
+    head = AuditEvent.objects.head()
+    values = {name: "" for name in chain.HASHED_FIELDS}
+    values.update(sequence=head.sequence + 1, created_at=timezone.now(), actor_id=None, object_id=None)
+    values.update(action=action, data={"forged": True})
+    event_hash = chain.event_hash(head.hash, chain.canonical(values))
+    event = AuditEvent(**values, prev_hash=head.hash, hash=event_hash, signature=signature or "0" * 64)
+    event.save(force_insert=True)
+    return event
+
+
+def test_an_event_forged_without_the_key_is_detected(log, attacker):
+    forged = forge_append()
+
+    result = verify_chain()
+
+    assert not result.ok
+    assert result.bad_sequence == forged.sequence
+    assert "signature is not genuine" in result.problem
+    with pytest.raises(CommandError, match=f"broken at sequence {forged.sequence}: its signature is not genuine"):
+        call_command("verify_audit")
+
+
+def test_an_event_rewritten_with_its_hash_recomputed_is_detected(log, attacker):
+    target = log[2]
+    values = {name: getattr(target, name) for name in chain.HASHED_FIELDS}
+    values["comment"] = "someone else approved this"
+    new_hash = chain.event_hash(target.prev_hash, chain.canonical(values))
+    sql(
+        "UPDATE audit_event SET comment = %s, hash = %s WHERE sequence = %s",
+        [values["comment"], new_hash, target.sequence],
+    )
+
+    result = verify_chain()
+
+    assert (result.ok, result.bad_sequence) == (False, target.sequence)
+    assert "signature" in result.problem
+
+
+def test_a_cut_tail_is_reported_against_the_signed_checkpoint(log, attacker):
+    checkpoint = Checkpoint.sign_head()
+    sql("DELETE FROM audit_event WHERE sequence > %s", [log[2].sequence])
+
+    result = verify_chain()
+
+    assert not result.ok
+    assert result.bad_sequence == log[2].sequence + 1
+    assert f"reached {checkpoint.sequence}" in result.problem
+
+
+def test_a_forged_checkpoint_is_detected(log, attacker):
+    Checkpoint.sign_head()
+    sql("UPDATE audit_checkpoint SET signature = %s", ["0" * 64])
+
+    result = verify_chain()
+
+    assert not result.ok
+    assert "checkpoint 1" in result.problem and "not genuine" in result.problem
+
+
+def test_events_no_checkpoint_covers_after_two_minutes_are_a_warning(log, monkeypatch):
+    later = timezone.now() + datetime.timedelta(minutes=3)
+    monkeypatch.setattr("audit.verify.timezone.now", lambda: later)
+
+    result = verify_chain()
+
+    assert result.ok
+    assert result.warnings == [
+        f"events 1–{log[-1].sequence} are not yet covered by a signed checkpoint, the oldest since "
+        f"{timezone.localtime(log[0].created_at):%Y-%m-%d %H:%M}: is the worker running?"
+    ]
+
+
+def test_the_worker_signs_a_checkpoint_over_new_events_and_verifies_them(log):
+    keep_chain()
+
+    checkpoint = Checkpoint.objects.get()
+    assert (checkpoint.number, checkpoint.sequence, checkpoint.hash) == (1, log[-1].sequence, log[-1].hash)
+    assert checkpoint.is_genuine
+    run = Verification.objects.get()
+    assert (run.kind, run.ok, run.first_sequence, run.last_sequence) == (Verification.Kind.INCREMENTAL, True, 1, 5)
+
+    keep_chain()  # nothing new: no second checkpoint, and the next run checks nothing
+
+    assert Checkpoint.objects.count() == 1
+    assert Verification.objects.first().first_sequence == 6
+
+
+def test_incremental_verification_checks_only_what_is_new(log):
+    assert verify_new_events().ok
+    for number in range(3):
+        AuditEvent.objects.record(action="tested", data={"later": number})
+
+    run = verify_new_events()
+
+    assert (run.ok, run.first_sequence, run.last_sequence, run.events_done) == (True, 6, 8, 3)
+    assert last_verified().sequence == 8
+
+
+def test_incremental_verification_notices_that_its_starting_point_changed(log, attacker):
+    verify_new_events()
+    sql("UPDATE audit_event SET hash = %s WHERE sequence = %s", ["f" * 64, log[-1].sequence])
+
+    run = verify_new_events()
+
+    assert (run.ok, run.bad_sequence) == (False, log[-1].sequence)
+    assert run.problem == "differs from what an earlier verification saw"
+
+
+def test_a_full_verification_finds_tampering_an_incremental_one_has_passed(log, attacker):
+    verify_new_events()
+    target = log[1]
+    sql("UPDATE audit_event SET comment = 'altered' WHERE sequence = %s", [target.sequence])
+
+    assert verify_new_events().ok  # nothing new to check
+    full = run_verification(Verification.objects.create(kind=Verification.Kind.FULL))
+
+    assert (full.ok, full.bad_sequence) == (False, target.sequence)
+    assert full.problem == "its content does not match its hash"
+
+
+def test_the_worker_runs_the_periodic_jobs_until_told_to_stop(monkeypatch):
+    # The worker closes stale connections after each job; a test's connection holds its transaction.
+    monkeypatch.setattr("review.management.commands.worker.close_old_connections", lambda: None)
+    stop = threading.Event()
+    calls = []
+    original = PERIODIC_JOBS[:]
+    PERIODIC_JOBS[:] = [(lambda: (calls.append(1), stop.set()), 60)]
+    try:
+        run_periodic_jobs(stop, tick=0.01)
+    finally:
+        PERIODIC_JOBS[:] = original
+    assert calls == [1]
+    assert [job for job, _interval in PERIODIC_JOBS] == [keep_chain]
