@@ -1,7 +1,9 @@
 """Logins, logouts, failed logins and lockouts go into the audit log (Django's auth signals are the only hook)."""
 
 from axes.signals import user_locked_out
+from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.core.cache import cache
 from django.dispatch import receiver
 
 from audit.models import AuditEvent
@@ -34,4 +36,6 @@ def record_failed_login(sender, credentials, request=None, **kwargs):
 
 @receiver(user_locked_out)
 def record_lockout(sender, request, username, ip_address, **kwargs):
-    AuditEvent.objects.record(action=AuditAction.LOCKED_OUT, data={"username": str(username or "")[:150]})
+    # Axes signals the lockout again at every refused attempt; the log records it once per lockout.
+    if cache.add(f"lockout-recorded:{username}:{ip_address}", True, settings.AXES_COOLOFF_TIME.total_seconds()):
+        AuditEvent.objects.record(action=AuditAction.LOCKED_OUT, data={"username": str(username or "")[:150]})
