@@ -3,30 +3,61 @@
 import pytest
 from django.db import connection
 from django.test import Client
-from review.audit import install_append_only_guard, remove_append_only_guard
 
+from accounts.services import role_group_drift
+from audit import guards
+from review.permissions import grant_drift
 from tests import factories
 from tests.factories import Role
 
 
-@pytest.fixture(autouse=True)
-def _append_only_audit(request):
-    """Keep the audit tables' append-only triggers on in every database test.
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database as migrations leave it must refuse changes to the audit log: check before any test."""
+    with django_db_blocker.unblock():
+        missing = guards.missing_guards(connection)
+    assert not missing, f"the migrations leave the audit log unguarded: {missing}"
 
-    A transactional test (the browser tests) ends by emptying every table, which the triggers rightly
-    refuse; they are lifted only for that clean-up, and put back at the start of the next test.
-    """
-    transactional = bool({"transactional_db", "live_server"} & set(request.fixturenames))
+
+def _database_fixture(request) -> str | None:
+    """Return the database fixture a test uses ("db" or "transactional_db"), or None when it uses none."""
     marker = request.node.get_closest_marker("django_db")
-    if not (transactional or "db" in request.fixturenames or marker):
+    if {"transactional_db", "live_server"} & set(request.fixturenames) or (marker and marker.kwargs.get("transaction")):
+        return "transactional_db"
+    if "db" in request.fixturenames or marker:
+        return "db"
+    return None
+
+
+@pytest.fixture(autouse=True)
+def _database_as_migrated(request):
+    """Let a transactional test (the browser tests, the races) end by emptying every table.
+
+    The audit guards rightly refuse that: they are lifted for the clean-up only and put back, by the function
+    the migration runs, once the tables are empty, so the next test sees the database as migrations left it.
+    """
+    if _database_fixture(request) != "transactional_db":
         yield
         return
-    transactional = transactional or bool(marker and marker.kwargs.get("transaction"))
-    request.getfixturevalue("transactional_db" if transactional else "db")
-    install_append_only_guard(connection)
+    # Finalizers run last-registered first: this one runs after the database fixture has emptied the tables.
+    request.addfinalizer(lambda: guards.install(connection))
+    request.getfixturevalue("transactional_db")
     yield
-    if transactional:
-        remove_append_only_guard(connection)
+    guards.remove(connection)
+
+
+@pytest.fixture(autouse=True)
+def _object_permissions_follow_the_routes(request):
+    """After every database test, each open piece's object permissions are exactly what its route calls for."""
+    database = _database_fixture(request)
+    if database is None:
+        yield
+        return
+    # Set the database up first, so that it is still there when the check below runs at teardown.
+    request.getfixturevalue(database)
+    yield
+    assert grant_drift() == []
+    assert role_group_drift() == []
 
 
 @pytest.fixture(autouse=True)
