@@ -148,7 +148,7 @@ STREAMS = {Format.CSV: csv_chunks, Format.JSONL: jsonl_chunks}
 
 def column_labels() -> list[str]:
     """Return the columns' names in the reader's language, for the XLSX and PDF headers."""
-    return [str(AuditEvent._meta.get_field(name.removesuffix("_id")).verbose_name) for name in COLUMNS]
+    return [str(AuditEvent._meta.get_field(name).verbose_name) for name in COLUMNS]
 
 
 def write_xlsx(events, output, tally: Tally, *, summary: dict, progress: Callable[[int], None] | None = None) -> None:

@@ -151,7 +151,7 @@ class AuditEvent(models.Model):
     )
     actor_name = models.CharField(_("actor's printed name"), max_length=150, blank=True)
     actor_role = models.CharField(_("actor's role"), max_length=100, blank=True)
-    action = models.CharField(_("action"), max_length=40, db_index=True)
+    action = models.CharField(_("action"), max_length=40)
     object_type = models.CharField(_("object type"), max_length=100, blank=True)
     object_id = models.PositiveBigIntegerField(_("object id"), null=True, blank=True)
     object_repr = models.CharField(_("object"), max_length=200, blank=True)
@@ -181,6 +181,7 @@ class AuditEvent(models.Model):
             models.Index(fields=["object_type", "object_id", "sequence"], name="audit_event_object"),
             models.Index(fields=["actor", "sequence"], name="audit_event_actor"),
             models.Index(fields=["scope", "sequence"], name="audit_event_scope"),
+            models.Index(fields=["action", "sequence"], name="audit_event_action"),
         ]
 
     def __str__(self):

@@ -3,9 +3,11 @@
     .venv/bin/python bench/bench_audit.py [--events 100000 1000000] [--xlsx-limit 100000] [--trace-limit 100000]
 
 For each size it builds a fresh SQLite database (and a PostgreSQL one when DATABASE_URL is set: a new
-database on that server, dropped afterwards), fills it with N correctly chained events by bulk insert,
-then measures, each in a fresh process so that the peak resident memory belongs to that step alone:
-CSV and JSON Lines export, XLSX export (up to --xlsx-limit events) and `verify_chain()`.
+database on that server, dropped afterwards), fills it with N correctly chained and signed events by bulk
+insert, then measures, each in a fresh process so that the peak resident memory belongs to that step alone:
+CSV and JSON Lines export, XLSX export (up to --xlsx-limit events), the full verification (`verify_audit`'s
+work), an incremental verification after 1,000 new events (the worker's work every minute), and the audit
+page as an auditor sees it (median of 20 requests).
 
 Time is measured on a plain run; the tracemalloc peak (Python allocations) on a second, traced run (up to
 --trace-limit events), since tracing slows Python down severalfold. ru_maxrss is the process's peak resident
@@ -54,31 +56,32 @@ def rss_mib() -> float:
 
 
 def step_build(count: int) -> dict:
-    """Migrate the empty database and insert `count` chained events in batches."""
+    """Migrate the empty database and insert `count` chained, signed events in batches."""
     from django.core.management import call_command
     from django.db import connection, transaction
     from django.utils import timezone
-    from review.audit import GENESIS_HASH, HASHED_FIELDS, event_hash
+
+    from audit import chain
 
     started = time.perf_counter()
     call_command("migrate", verbosity=0)
     migrated = time.perf_counter()
-    columns = (*HASHED_FIELDS, "hash")
-    sql = "INSERT INTO review_auditevent ({}) VALUES ({})".format(", ".join(columns), ", ".join(["%s"] * len(columns)))
+    columns = (*chain.HASHED_FIELDS, "prev_hash", "hash", "signature")
+    sql = "INSERT INTO audit_event ({}) VALUES ({})".format(", ".join(columns), ", ".join(["%s"] * len(columns)))
     adapt = connection.ops.adapt_datetimefield_value
 
     def insert(batch: list[tuple]) -> None:
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 # COPY: one round trip per batch rather than one per row.
-                with cursor.cursor.copy(f"COPY review_auditevent ({', '.join(columns)}) FROM STDIN") as copy:
+                with cursor.cursor.copy(f"COPY audit_event ({', '.join(columns)}) FROM STDIN") as copy:
                     for row in batch:
                         copy.write_row(row)
             else:
                 cursor.executemany(sql, batch)
 
     moment = timezone.now() - datetime.timedelta(seconds=count)
-    prev_hash, batch = GENESIS_HASH, []
+    prev_hash, batch = chain.GENESIS_HASH, []
     with transaction.atomic():
         for sequence in range(1, count + 1):
             action = ACTIONS[sequence % len(ACTIONS)]
@@ -89,24 +92,27 @@ def step_build(count: int) -> dict:
                 "actor_name": NAMES[sequence % len(NAMES)],
                 "actor_role": ROLES[sequence % len(ROLES)],
                 "action": action,
-                "document_id": sequence // 7 + 1,
+                "object_type": "review.document",
+                "object_id": sequence // 7 + 1,
                 "object_repr": TITLES[(sequence // 7) % len(TITLES)],
-                "revision_hash": f"{sequence:064x}",
+                "scope": str(sequence % 5 + 1),
+                "content_hash": f"{sequence:064x}",
                 "from_state": "in_review" if action == "approved" else "",
                 "to_state": "in_review" if action == "approved" else "",
-                "stage": STAGES[sequence % 3] if action == "approved" else "",
-                "opinion": "同意发布，请注意标点符号的全半角统一。" if action == "approved" else "",
+                "comment": "同意发布，请注意标点符号的全半角统一。" if action == "approved" else "",
                 "ip_address": f"10.{sequence >> 16 & 255}.{sequence >> 8 & 255}.{sequence & 255}",
                 "user_agent": USER_AGENT,
                 "request_id": uuid.UUID(int=sequence).hex,
-                "data": {"round": 1, "stage_review": sequence} if action == "approved" else {},
-                "prev_hash": prev_hash,
+                "data": {"round": 1, "stage": STAGES[sequence % 3], "stage_review": sequence}
+                if action == "approved"
+                else {},
             }
-            prev_hash = event_hash(values)
-            row = [values[name] for name in HASHED_FIELDS]
+            event_hash = chain.event_hash(prev_hash, chain.canonical(values))
+            row = [values[name] for name in chain.HASHED_FIELDS]
             row[1] = adapt(values["created_at"])
-            row[HASHED_FIELDS.index("data")] = json.dumps(values["data"])
-            batch.append((*row, prev_hash))
+            row[chain.HASHED_FIELDS.index("data")] = chain.canonical_json(values["data"])
+            batch.append((*row, prev_hash, event_hash, chain.sign(event_hash)))
+            prev_hash = event_hash
             if len(batch) == BATCH:
                 insert(batch)
                 batch = []
@@ -114,18 +120,19 @@ def step_build(count: int) -> dict:
             insert(batch)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE review_auditevent")
+            cursor.execute("ANALYZE audit_event")
     return {"migrate_s": migrated - started, "insert_s": time.perf_counter() - migrated, "events": count}
 
 
 def step_export(export_format: str, trace: bool) -> dict:
-    from review.exports import chain_head, events_for, write_export
+    from audit.exports import bounded, write_export
+    from audit.models import AuditEvent
 
     def run() -> tuple[float, object, int]:
-        head = chain_head()
+        head = AuditEvent.objects.head()
         with tempfile.TemporaryFile() as output:
             started = time.perf_counter()
-            tally = write_export(export_format, events_for({}, head), output, summary={})
+            tally = write_export(export_format, bounded(AuditEvent.objects.all(), head), output, summary={})
             elapsed = time.perf_counter() - started
             size = output.seek(0, os.SEEK_END)
         return elapsed, tally, size
@@ -149,21 +156,69 @@ def step_export(export_format: str, trace: bool) -> dict:
 
 
 def step_verify() -> dict:
-    from review.audit import verify_chain
+    """Verify the whole chain, as `verify_audit` does (in several processes for a large chain)."""
+    from audit.models import Verification
+    from audit.verify import run_verification
 
     rss_before = rss_mib()
     started = time.perf_counter()
-    verification = verify_chain()
+    run = run_verification(Verification.objects.create(kind=Verification.Kind.FULL))
     elapsed = time.perf_counter() - started
-    if not verification.ok:
-        raise SystemExit(f"the benchmark chain does not verify: {verification}")
+    if not run.ok:
+        raise SystemExit(f"the benchmark chain does not verify: {run.problem} at {run.bad_sequence}")
     return {
         "seconds": elapsed,
-        "events": verification.events,
-        "events_per_s": verification.events / elapsed,
+        "events": run.events_done,
+        "events_per_s": run.events_done / elapsed,
         "rss_before_mib": rss_before,
         "maxrss_mib": rss_mib(),
     }
+
+
+def step_incremental(new_events: int) -> dict:
+    """Append `new_events` through the recording function, then time the worker's incremental verification."""
+    from audit.models import AuditEvent
+    from audit.verify import verify_new_events
+
+    started = time.perf_counter()
+    for number in range(new_events):
+        AuditEvent.objects.record(action="login", data={"n": number})
+    recorded = time.perf_counter() - started
+    started = time.perf_counter()
+    run = verify_new_events()
+    elapsed = time.perf_counter() - started
+    if not run.ok:
+        raise SystemExit(f"incremental verification failed: {run.problem} at {run.bad_sequence}")
+    return {"seconds": elapsed, "events": run.events_done, "record_ms_each": recorded * 1000 / new_events}
+
+
+def step_page(requests: int = 20) -> dict:
+    """Time the audit page as an auditor sees it: the newest page, and a filtered one."""
+    import statistics
+
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import Membership, User
+    from accounts.services import add_membership
+
+    auditor, _created = User.objects.get_or_create(username="bench-auditor")
+    add_membership(user=auditor, role=Membership.Role.AUDITOR, department=None, by=None)
+    client = Client()
+    client.force_login(auditor)
+    figures = {}
+    for label, query in (("newest", {}), ("filtered", {"action": "approved", "department": ""})):
+        times = []
+        for _request in range(requests):
+            with CaptureQueriesContext(connection) as queries:
+                started = time.perf_counter()
+                response = client.get("/audit/", query, HTTP_HOST="127.0.0.1")
+                times.append(time.perf_counter() - started)
+            if response.status_code != 200:
+                raise SystemExit(f"the audit page answered {response.status_code}")
+        figures[label] = {"median_ms": statistics.median(times) * 1000, "queries": len(queries)}
+    return figures
 
 
 def run_step(database_url: str, *args: str) -> dict:
@@ -234,6 +289,18 @@ def bench(vendor: str, count: int, *, xlsx_limit: int, trace_limit: int) -> None
             f"maxrss {figures['maxrss_mib']:.0f} MiB (after start-up {figures['rss_before_mib']:.0f} MiB)",
             flush=True,
         )
+        figures = run_step(database.url, "--step", "incremental", "--count", "1000")
+        print(
+            f"incremental {figures['seconds'] * 1000:7.0f} ms for {figures['events']:,} new events "
+            f"(recording took {figures['record_ms_each']:.2f} ms an event)",
+            flush=True,
+        )
+        figures = run_step(database.url, "--step", "page")
+        print(
+            f"audit page  {figures['newest']['median_ms']:7.0f} ms median, {figures['newest']['queries']} queries; "
+            f"filtered by action {figures['filtered']['median_ms']:.0f} ms, {figures['filtered']['queries']} queries",
+            flush=True,
+        )
     finally:
         database.drop()
 
@@ -261,6 +328,10 @@ def main() -> None:
             result = step_build(args.count)
         elif args.step == "verify":
             result = step_verify()
+        elif args.step == "incremental":
+            result = step_incremental(args.count)
+        elif args.step == "page":
+            result = step_page()
         else:
             result = step_export(args.step, args.trace_step)
         print(json.dumps(result))

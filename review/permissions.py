@@ -16,6 +16,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, Q
 from django.http import Http404
+from django.utils.translation import gettext as _
 from django_fsm import has_transition_perm
 
 from accounts.models import Membership
@@ -163,7 +164,7 @@ def can_audit(user) -> bool:
 
 def require_auditor(user) -> None:
     if not can_audit(user):
-        raise PermissionDenied
+        raise PermissionDenied(_("Only auditors can read the audit log."))
 
 
 def can_keep_register(user) -> bool:

@@ -85,11 +85,13 @@ class Locked(Refusal):
 def record_refusal(*, user, document: Document | None, attempted: str, reason: str) -> None:
     """Write a refused action to the audit log."""
     state = document.state if document is not None else ""
+    revision = document.current_revision if document is not None else None
     AuditEvent.objects.record(
         action=AuditLogAction.REFUSED,
         actor=user,
         obj=document,
         scope=str(document.department_id) if document is not None else "",
+        content_hash=revision.content_hash if revision else "",
         from_state=state,
         to_state=state,
         data={"attempted": attempted, "reason": reason},
@@ -389,6 +391,9 @@ def approve(
     """
     with refused_as("approve", user, document):
         check_decision(document=Document.objects.get(pk=document.pk), user=user, review_id=review_id)
+        if not password:
+            # Nothing typed is an input to correct, not a wrong password: not a failed login, not recorded.
+            raise Invalid(_("Enter your password to sign the approval."), field="password")
         try:
             check_signature(user, password)
         except SignatureRefused as refusal:
@@ -470,16 +475,21 @@ def publish(
         return publication
 
 
+def check_withdrawable(document: Document, user: User) -> None:
+    """Raise why `user` may not withdraw the piece now (a conflict for its state, else a refusal), or return."""
+    if document.state not in (
+        Document.State.DRAFT, Document.State.IN_REVIEW, Document.State.RETURNED, Document.State.APPROVED
+    ):  # fmt: skip
+        raise Conflict(_("This piece can no longer be withdrawn."))
+    if not has_transition_perm(document.withdraw, user):
+        raise NotAllowed(_("Only the drafter can withdraw this piece."))
+
+
 def withdraw(*, document: Document, user: User, reason: str = "") -> Document:
     """Take a piece out of the process at the drafter's request; it can no longer be published."""
     with refused_as("withdraw", user, document), transaction.atomic():
         document = _locked(document)
-        if document.state not in (
-            Document.State.DRAFT, Document.State.IN_REVIEW, Document.State.RETURNED, Document.State.APPROVED
-        ):  # fmt: skip
-            raise Conflict(_("This piece can no longer be withdrawn."))
-        if not has_transition_perm(document.withdraw, user):
-            raise NotAllowed(_("Only the drafter can withdraw this piece."))
+        check_withdrawable(document, user)
         from_state, stage = document.state, document.current_stage
         document.withdraw()
         document.stage_reviews.filter(round=document.round, decision=StageReview.Decision.PENDING).update(

@@ -11,8 +11,9 @@ from django.utils.translation import gettext
 
 from accounts.models import Department, Membership, User
 from accounts.services import add_membership
+from audit.models import AuditEvent
 from review import services
-from review.models import AuditEvent, Document, StageReview
+from review.models import Document, StageReview
 
 Role = Membership.Role
 
@@ -85,7 +86,7 @@ def submit(document: Document) -> Document:
 def approve_by(document: Document, *reviewers: User) -> Document:
     """Have each reviewer in turn approve the piece's current stage."""
     for reviewer in reviewers:
-        document = services.approve(document=document, user=reviewer, opinion="同意。")
+        document = services.approve(document=document, user=reviewer, password=PASSWORD, opinion="同意。")
     return document
 
 
@@ -115,7 +116,7 @@ def current_review(document: Document) -> StageReview:
 
 def last_event(document: Document | None = None) -> AuditEvent:
     """Return the newest audit event, of one piece or of all."""
-    events = AuditEvent.objects.all() if document is None else document.audit_events.all()
+    events = AuditEvent.objects.all() if document is None else AuditEvent.objects.about(document)
     return events.order_by("sequence").last()
 
 
@@ -128,8 +129,7 @@ def payload(event: AuditEvent) -> dict:
         "actor_role": event.actor_role,
         "from_state": event.from_state,
         "to_state": event.to_state,
-        "stage": event.stage,
-        "opinion": event.opinion,
+        "comment": event.comment,
         "data": event.data,
     }
 

@@ -7,11 +7,11 @@ the database's content so a test can show that a refused or crashed action chang
 from django.apps import apps
 from django.db import connection
 from guardian.models import GroupObjectPermission, UserObjectPermission
-from review.audit import verify_chain
 
+from audit.models import AuditEvent, Checkpoint
+from audit.verify import verify_chain
 from review.models import (
-    AuditCheckpoint,
-    AuditEvent,
+    AuditAction,
     Document,
     DocumentGroupObjectPermission,
     DocumentUserObjectPermission,
@@ -20,7 +20,7 @@ from review.models import (
     StageReview,
 )
 
-Action = AuditEvent.Action
+Action = AuditAction
 Decision = StageReview.Decision
 State = Document.State
 
@@ -29,14 +29,14 @@ TRANSITIONS = {
     Action.CREATED,
     Action.SUBMITTED,
     Action.APPROVED,
-    Action.CHANGES_REQUESTED,
+    Action.RETURNED,
     Action.REJECTED,
     Action.PUBLISHED,
     Action.WITHDRAWN,
 }
 DECISION_OF = {
     Action.APPROVED: Decision.APPROVED,
-    Action.CHANGES_REQUESTED: Decision.CHANGES_REQUESTED,
+    Action.RETURNED: Decision.RETURNED,
     Action.REJECTED: Decision.REJECTED,
 }
 
@@ -101,7 +101,7 @@ def _round_problems(document, reviews) -> list[str]:
             not rest,
             rest and set(rest) == {Decision.PENDING},
             rest
-            and rest[0] in (Decision.CHANGES_REQUESTED, Decision.REJECTED)
+            and rest[0] in (Decision.RETURNED, Decision.REJECTED)
             and set(rest[1:]) <= {Decision.CANCELLED},
             rest and set(rest) == {Decision.CANCELLED},
         )
@@ -123,7 +123,7 @@ def _publication_problems(document, reviews) -> list[str]:
     publications = list(document.publications.all())
     if document.state in (State.APPROVED, State.PUBLISHED) or publications:
         signed = [review for review in reviews if review.round == document.round]
-        required = [stage.pk for stage in document.workflow.stages_for(document)] if document.workflow else None
+        required = [stage.pk for stage in document.applicable_route()]
         if not signed or any(review.decision != Decision.APPROVED for review in signed):
             found.append(
                 f"{document.state} with {len(publications)} publications, but round {document.round} "
@@ -142,7 +142,7 @@ def _publication_problems(document, reviews) -> list[str]:
 def _trail_problems(document, reviews) -> list[str]:
     """Every state change has its event and every event its state change, in an unbroken line of states."""
     found = []
-    events = list(document.audit_events.filter(action__in=TRANSITIONS).order_by("sequence"))
+    events = list(AuditEvent.objects.about(document).filter(action__in=TRANSITIONS).order_by("sequence"))
     if not events or events[0].action != Action.CREATED or events[0].to_state != State.DRAFT:
         return ["the trail does not begin with the piece's creation"]
     for previous, event in zip(events, events[1:], strict=False):
@@ -176,7 +176,7 @@ def _trail_problems(document, reviews) -> list[str]:
 def chain_problem() -> str:
     """Return what is wrong with the audit chain, or "" when it verifies."""
     result = verify_chain()
-    return "" if result.ok else f"audit chain broken at {result.first_bad_sequence}: {result.problem}"
+    return "" if result.ok else f"audit chain broken at {result.bad_sequence}: {result.problem}"
 
 
 # What the workflow writes: pieces, their signatures, revisions, publications, checkpoints, object permissions.
@@ -185,7 +185,7 @@ WORKFLOW_MODELS = (
     StageReview,
     Revision,
     Publication,
-    AuditCheckpoint,
+    Checkpoint,
     DocumentUserObjectPermission,
     DocumentGroupObjectPermission,
     UserObjectPermission,
@@ -197,9 +197,9 @@ def snapshot(*, everything: bool = False) -> dict:
     """Return the audit log's length and head, and the rows of what the workflow writes (of every table with
     `everything`), for comparing the database before and after."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*), max(sequence) FROM review_auditevent")
+        cursor.execute("SELECT count(*), max(sequence) FROM audit_event")
         count, last = cursor.fetchone()
-        cursor.execute("SELECT hash FROM review_auditevent WHERE sequence = %s", [last])
+        cursor.execute("SELECT hash FROM audit_event WHERE sequence = %s", [last])
         head = cursor.fetchone()
     if everything:
         existing = set(connection.introspection.table_names())

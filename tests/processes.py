@@ -15,11 +15,13 @@ from dataclasses import dataclass
 
 CONTEXT = multiprocessing.get_context("spawn")
 TIMEOUT_SECONDS = 60
+FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one call came to: "ok" with what it returned, or the refusal it raised, by class name."""
+    """What one call came to: "ok" with what it returned, or the refusal it raised, by class name (a service's
+    `Conflict`, `NotAllowed`, `Invalid`...)."""
 
     result: str
     value: object = None
@@ -93,17 +95,22 @@ class Servers:
 
 
 def _serve(number: int, inbox, results, barriers) -> None:
+    # A spawned server starts from nothing: Django is set up before importing what needs it (hence the noqa).
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
+    import django  # noqa: PLC0415
 
     django.setup()
-    from django.conf import settings
-    from django.contrib.contenttypes.models import ContentType
-    from django.core.exceptions import PermissionDenied
-    from django.db import connections
-    from guardian.shortcuts import clear_ct_cache
+    from django.conf import settings  # noqa: PLC0415
+    from django.contrib.contenttypes.models import ContentType  # noqa: PLC0415
+    from django.core.exceptions import PermissionDenied  # noqa: PLC0415
+    from django.db import connections  # noqa: PLC0415
+    from guardian.shortcuts import clear_ct_cache  # noqa: PLC0415
 
-    from review.services import Conflict
+    from review.services import Refusal  # noqa: PLC0415
+
+    # As in the test's own process (tests/conftest.py): the tests check that passwords work, not how they are
+    # stored, and signatures are checked by password, which Argon2 would make slow.
+    settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
 
     while (call := inbox.get()) is not None:
         database, target, args, kwargs, barrier = call
@@ -121,7 +128,7 @@ def _serve(number: int, inbox, results, barriers) -> None:
                 kwargs = {**kwargs, "start": barriers[barrier]}
             try:
                 outcome = Outcome("ok", function(*args, **kwargs))
-            except (Conflict, PermissionDenied, ValueError) as refusal:
+            except (Refusal, PermissionDenied, ValueError) as refusal:
                 outcome = Outcome(type(refusal).__name__, message=str(refusal))
         except BaseException:  # noqa: BLE001 - anything else is reported to the test, which fails with it
             outcome = Outcome("crashed", message=traceback.format_exc())

@@ -1,12 +1,18 @@
-"""API: submit, approve (an electronic signature), return, reject and publish, with their refusals."""
+"""API: submit, approve (an electronic signature), return, reject, publish and withdraw, with their refusals."""
 
 import pytest
 from django.utils import timezone
 
-from review.models import AuditEvent, Document, Publication, StageReview
+from accounts.models import AuditAction as AccountAction
+from audit.labels import Action as LogAction
+from audit.models import AuditEvent
+from review.models import AuditAction, Document, Publication, StageReview
 from tests import factories
 from tests.api import api_client, clean_throttles  # noqa: F401 (an autouse fixture)
 from tests.factories import PASSWORD, Role, current_review, fresh, last_event, payload, zh
+
+# The throttles live in the database cache: the database is set up before clean_throttles empties it.
+pytestmark = pytest.mark.django_db
 
 
 def url(document, action: str) -> str:
@@ -17,6 +23,10 @@ def approve(user, document, **body):
     return api_client(user).post(
         url(document, "approve"), {"opinion": "同意。", "password": PASSWORD, **body}, format="json"
     )
+
+
+def ids(response) -> list[int]:
+    return [item["id"] for item in response.json()["results"]]
 
 
 def refusal(document) -> tuple:
@@ -57,15 +67,14 @@ def test_it_submits_a_draft_to_the_first_stage(drafter):
     assert (data["state"], data["current_stage"]["name"], data["round"]) == ("in_review", "初审", 1)
     assert data["current_review"] == current_review(document).pk
     assert payload(last_event(document)) == {
-        "action": AuditEvent.Action.SUBMITTED,
+        "action": AuditAction.SUBMITTED,
         "actor": drafter,
         "actor_name": "张晓雯",
         "actor_role": "",
         "from_state": "draft",
         "to_state": "in_review",
-        "stage": "初审",
-        "opinion": "",
-        "data": {"round": 1, "stages": ["初审", "复审", "终审"]},
+        "comment": "",
+        "data": {"round": 1, "stage": "初审", "stages": ["初审", "复审", "终审"]},
     }
 
 
@@ -76,7 +85,7 @@ def test_it_answers_409_to_a_second_submission(drafter):
 
     assert response.status_code == 409
     assert response.json() == {"detail": zh("This piece has already been submitted.")}
-    assert refusal(document) == (AuditEvent.Action.REFUSED, drafter, "submit")
+    assert refusal(document) == (LogAction.REFUSED, drafter, "submit")
 
 
 def test_it_refuses_a_submission_by_a_colleague(drafter, department):
@@ -87,17 +96,17 @@ def test_it_refuses_a_submission_by_a_colleague(drafter, department):
 
     assert response.status_code == 403
     assert fresh(document).state == Document.State.DRAFT
-    assert refusal(document) == (AuditEvent.Action.REFUSED, colleague, "submit")
+    assert refusal(document) == (LogAction.REFUSED, colleague, "submit")
 
 
-@pytest.mark.parametrize("action", ["submit", "approve", "return", "reject", "publish"])
+@pytest.mark.parametrize("action", ["submit", "approve", "return", "reject", "publish", "withdraw"])
 def test_it_refuses_get_on_actions(drafter, action):
     document = factories.make_document(drafter=drafter)
 
     assert api_client(drafter).get(url(document, action)).status_code == 405
 
 
-@pytest.mark.parametrize("action", ["submit", "approve", "return", "reject", "publish"])
+@pytest.mark.parametrize("action", ["submit", "approve", "return", "reject", "publish", "withdraw"])
 def test_it_hides_the_piece_from_outsiders(drafter, outsider, action):
     document = factories.submitted_document(drafter=drafter)
     before = AuditEvent.objects.count()
@@ -108,7 +117,7 @@ def test_it_hides_the_piece_from_outsiders(drafter, outsider, action):
     assert AuditEvent.objects.count() == before
 
 
-@pytest.mark.parametrize("action", ["submit", "approve", "return", "reject", "publish"])
+@pytest.mark.parametrize("action", ["submit", "approve", "return", "reject", "publish", "withdraw"])
 def test_it_refuses_anonymous_actions(drafter, action):
     document = factories.submitted_document(drafter=drafter)
 
@@ -136,16 +145,16 @@ def test_it_signs_off_every_stage_to_approval(drafter, officer, head, leader):
     ]
     assert {s["revision_hash"] for s in data["signatures"]} == {fresh(document).current_revision.content_hash}
     assert payload(last_event(document)) == {
-        "action": AuditEvent.Action.APPROVED,
+        "action": AuditAction.APPROVED,
         "actor": leader,
         "actor_name": "陈志强",
         "actor_role": "publicity_leader",
         "from_state": "in_review",
         "to_state": "approved",
-        "stage": "终审",
-        "opinion": "同意。",
+        "comment": "同意。",
         "data": {
             "round": 1,
+            "stage": "终审",
             "stage_review": StageReview.objects.get(document=document, meaning="终审").pk,
             "revision": fresh(document).current_revision.content_hash,
         },
@@ -176,8 +185,8 @@ def test_it_refuses_an_approval_without_the_right_password(drafter, officer, pas
     else:
         # A wrong password is a failed login (it counts toward lockout) and a refused approval.
         assert events == [
-            (AuditEvent.Action.LOGIN_FAILED, {"username": "officer"}),
-            (AuditEvent.Action.REFUSED, {"attempted": "approve", "reason": "wrong signature password"}),
+            (AccountAction.LOGIN_FAILED, {"username": "officer"}),
+            (LogAction.REFUSED, {"attempted": "approve", "reason": zh(message)}),
         ]
 
 
@@ -188,7 +197,10 @@ def test_it_locks_signing_after_repeated_wrong_passwords(drafter, officer, setti
     locked = approve(officer, document)
 
     assert statuses[0] == 400
-    assert (statuses[-1], locked.status_code) == (429, 429)
+    assert statuses[-1] == 429
+    # Locked out, the signer's token itself stops working until the lock ends.
+    assert locked.status_code == 401
+    assert locked.json() == {"detail": zh("Too many failed logins: this account is locked for a while.")}
     assert current_review(document).decision == StageReview.Decision.PENDING
 
 
@@ -218,14 +230,13 @@ def test_it_refuses_the_drafter_reviewing_their_own_piece(drafting_officer, acti
     assert response.json() == {"detail": reason}
     assert current_review(document).decision == StageReview.Decision.PENDING
     assert payload(last_event(document)) == {
-        "action": AuditEvent.Action.REFUSED,
+        "action": LogAction.REFUSED,
         "actor": drafting_officer,
         "actor_name": "钱多多",
         "actor_role": "",
         "from_state": Document.State.IN_REVIEW,
         "to_state": Document.State.IN_REVIEW,
-        "stage": "",
-        "opinion": "",
+        "comment": "",
         "data": {"attempted": action, "reason": reason},
     }
 
@@ -240,7 +251,7 @@ def test_it_refuses_one_person_at_two_stages(drafter, officer_and_head):
     assert response.status_code == 403
     assert response.json() == {"detail": reason}
     assert fresh(document).current_stage.name == "复审"
-    assert refusal(document) == (AuditEvent.Action.REFUSED, officer_and_head, "approve")
+    assert refusal(document) == (LogAction.REFUSED, officer_and_head, "approve")
 
 
 def test_it_refuses_a_reviewer_of_another_stage(drafter, head):
@@ -263,7 +274,7 @@ def test_it_answers_409_when_someone_else_decided_first(drafter, officer, depart
     assert response.json() == {
         "detail": zh("Someone else has already decided this stage; the piece is now at %(stage)s.", stage="复审")
     }
-    assert refusal(document) == (AuditEvent.Action.REFUSED, second_officer, "approve")
+    assert refusal(document) == (LogAction.REFUSED, second_officer, "approve")
 
 
 def test_it_answers_409_to_a_decision_on_a_piece_no_longer_in_review(drafter, officer, head, leader):
@@ -272,13 +283,13 @@ def test_it_answers_409_to_a_decision_on_a_piece_no_longer_in_review(drafter, of
     response = approve(officer, document)
 
     assert response.status_code == 409
-    assert refusal(document) == (AuditEvent.Action.REFUSED, officer, "approve")
+    assert refusal(document) == (LogAction.REFUSED, officer, "approve")
 
 
 # Returning and rejecting.
 
 
-@pytest.mark.parametrize(("action", "state"), [("return", "changes_requested"), ("reject", "rejected")])
+@pytest.mark.parametrize(("action", "state"), [("return", "returned"), ("reject", "rejected")])
 def test_it_returns_or_rejects_with_a_reason(drafter, officer, action, state):
     document = factories.submitted_document(drafter=drafter)
 
@@ -287,8 +298,8 @@ def test_it_returns_or_rejects_with_a_reason(drafter, officer, action, state):
     assert response.status_code == 200
     assert (response.json()["state"], response.json()["current_stage"]) == (state, None)
     event = last_event(document)
-    assert (event.action, event.opinion, event.stage) == (
-        {"return": "changes_requested", "reject": "rejected"}[action],
+    assert (event.action, event.comment, event.data["stage"]) == (
+        {"return": AuditAction.RETURNED, "reject": AuditAction.REJECTED}[action],
         "请补充活动时间。",
         "初审",
     )
@@ -381,7 +392,7 @@ def test_it_refuses_publishing_to_a_non_publisher(approved, drafter):
 
     assert response.status_code == 403
     assert response.json() == {"detail": zh("You are not a publisher for this piece.")}
-    assert refusal(approved) == (AuditEvent.Action.REFUSED, drafter, "publish")
+    assert refusal(approved) == (LogAction.REFUSED, drafter, "publish")
 
 
 def test_it_answers_409_to_publishing_an_unapproved_piece(drafter, officer, publisher):
@@ -391,7 +402,7 @@ def test_it_answers_409_to_publishing_an_unapproved_piece(drafter, officer, publ
 
     assert response.status_code == 409
     assert response.json() == {"detail": zh("Only an approved piece can be marked published.")}
-    assert refusal(document) == (AuditEvent.Action.REFUSED, officer, "publish")
+    assert refusal(document) == (LogAction.REFUSED, officer, "publish")
 
 
 def test_it_answers_409_to_publishing_a_channel_twice(approved, publisher):
@@ -402,4 +413,104 @@ def test_it_answers_409_to_publishing_a_channel_twice(approved, publisher):
 
     assert response.status_code == 409
     assert Publication.objects.count() == 1
-    assert refusal(approved) == (AuditEvent.Action.REFUSED, publisher, "publish")
+    assert refusal(approved) == (LogAction.REFUSED, publisher, "publish")
+
+
+# Withdrawing.
+
+
+@pytest.mark.parametrize(
+    ("at", "body", "comment", "data"),
+    [
+        ("draft", {}, "", {}),
+        ("复审", {"reason": "活动取消。"}, "活动取消。", {"stage": "复审"}),
+    ],
+)
+def test_it_withdraws_a_piece_at_its_drafters_request(drafter, officer, head, at, body, comment, data):
+    if at == "draft":
+        document = factories.make_document(drafter=drafter)
+    else:
+        document = factories.approve_by(factories.submitted_document(drafter=drafter), officer)
+    from_state = fresh(document).state
+    assert ids(api_client(head).get("/api/v1/queue/")) == ([] if at == "draft" else [document.pk])
+    before = AuditEvent.objects.count()
+
+    response = api_client(drafter).post(url(document, "withdraw"), body, format="json")
+
+    assert response.status_code == 200
+    result = response.json()
+    assert (result["state"], result["current_stage"], result["current_review"]) == ("withdrawn", None, None)
+    assert result["actions"] == []
+    document = fresh(document)
+    assert (document.state, document.current_stage) == (Document.State.WITHDRAWN, None)
+    assert not document.stage_reviews.filter(decision=StageReview.Decision.PENDING).exists()
+    assert AuditEvent.objects.count() == before + 1
+    event = last_event(document)
+    assert payload(event) == {
+        "action": AuditAction.WITHDRAWN,
+        "actor": drafter,
+        "actor_name": "张晓雯",
+        "actor_role": "",
+        "from_state": from_state,
+        "to_state": Document.State.WITHDRAWN,
+        "comment": comment,
+        "data": data,
+    }
+    assert (event.object_type, event.object_id, event.scope, event.content_hash) == (
+        "review.document",
+        document.pk,
+        str(document.department_id),
+        document.current_revision.content_hash,
+    )
+    # Withdrawn, it waits for no reviewer any more.
+    assert ids(api_client(head).get("/api/v1/queue/")) == []
+
+
+def test_it_refuses_a_withdrawal_by_anyone_but_the_drafter(drafter, officer):
+    document = factories.submitted_document(drafter=drafter)
+
+    response = api_client(officer).post(url(document, "withdraw"), {"reason": "不是我的稿件。"}, format="json")
+
+    reason = zh("Only the drafter can withdraw this piece.")
+    assert response.status_code == 403
+    assert response.json() == {"detail": reason}
+    assert fresh(document).state == Document.State.IN_REVIEW
+    assert current_review(document).decision == StageReview.Decision.PENDING
+    assert payload(last_event(document)) == {
+        "action": LogAction.REFUSED,
+        "actor": officer,
+        "actor_name": "李信",
+        "actor_role": "",
+        "from_state": Document.State.IN_REVIEW,
+        "to_state": Document.State.IN_REVIEW,
+        "comment": "",
+        "data": {"attempted": "withdraw", "reason": reason},
+    }
+
+
+def test_it_answers_409_to_withdrawing_a_published_piece(approved, publisher, drafter):
+    published = api_client(publisher).post(url(approved, "publish"), {"channel": "website"}, format="json")
+    assert published.status_code == 200
+
+    response = api_client(drafter).post(url(approved, "withdraw"), {"reason": "信息已过时。"}, format="json")
+
+    assert response.status_code == 409
+    assert response.json() == {"detail": zh("This piece can no longer be withdrawn.")}
+    assert fresh(approved).state == Document.State.PUBLISHED
+    assert refusal(approved) == (LogAction.REFUSED, drafter, "withdraw")
+
+
+@pytest.mark.parametrize(("persona", "status"), [("officer", 403), ("drafter", 409)])
+def test_it_checks_when_and_who_before_the_reason_of_a_withdrawal(request, approved, publisher, persona, status):
+    # The piece is published before its drafter tries: a conflict; the officer is not its drafter: a refusal.
+    if persona == "drafter":
+        published = api_client(publisher).post(url(approved, "publish"), {"channel": "website"}, format="json")
+        assert published.status_code == 200
+    state = fresh(approved).state
+    user = request.getfixturevalue(persona)
+
+    response = api_client(user).post(url(approved, "withdraw"), {"reason": ["not", "text"]}, format="json")
+
+    assert response.status_code == status
+    assert fresh(approved).state == state
+    assert refusal(approved) == (LogAction.REFUSED, user, "withdraw")

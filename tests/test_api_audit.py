@@ -1,18 +1,24 @@
 """API: the audit log and its downloads, for auditors."""
 
 import csv
+import datetime
 import io
 import json
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from review.audit import HASHED_FIELDS, event_hash
 
-from review.models import AuditEvent, ExportJob
+from accounts.models import AuditAction as AccountAction
+from audit.chain import GENESIS_HASH, HASHED_FIELDS, TIME_FORMAT, canonical, event_hash
+from audit.labels import Action as LogAction
+from audit.models import AuditEvent, ExportJob
 from tests import factories
 from tests.api import api_client, clean_throttles  # noqa: F401 (an autouse fixture)
 from tests.factories import zh
+
+# The throttles live in the database cache: the database is set up before clean_throttles empties it.
+pytestmark = pytest.mark.django_db
 
 AUDIT = "/api/v1/audit/"
 EXPORT = "/api/v1/audit/export"
@@ -39,9 +45,13 @@ def test_it_reads_the_log_newest_first_with_every_hashed_field(auditor, history)
         AuditEvent.objects.order_by("-sequence").values_list("sequence", flat=True)
     )
     newest = AuditEvent.objects.order_by("-sequence").first()
-    assert results[0]["hash"] == newest.hash and results[0]["prev_hash"] == newest.prev_hash
-    renamed = {"actor_id": "actor", "document_id": "document"}
-    assert set(results[0]) == {renamed.get(name, name) for name in HASHED_FIELDS} | {"hash"}
+    assert (results[0]["prev_hash"], results[0]["hash"], results[0]["signature"]) == (
+        newest.prev_hash,
+        newest.hash,
+        newest.signature,
+    )
+    renamed = {"actor_id": "actor"}
+    assert set(results[0]) == {renamed.get(name, name) for name in HASHED_FIELDS} | {"prev_hash", "hash", "signature"}
 
 
 def test_it_pages_by_cursor(auditor, drafter):
@@ -68,10 +78,19 @@ def test_it_filters_like_the_audit_page(auditor, officer, history, other_departm
         AuditEvent.objects.filter(action="approved").values_list("sequence", flat=True)
     )
     assert sequences(document=mine.pk) == list(
-        mine.audit_events.order_by("-sequence").values_list("sequence", flat=True)
+        AuditEvent.objects.about(mine).order_by("-sequence").values_list("sequence", flat=True)
     )
-    assert sequences(department=other_department.pk) == [theirs.audit_events.get().sequence]
-    assert sequences(actor=officer.pk, action="approved") == [mine.audit_events.get(action="approved").sequence]
+    # A department's events: its pieces' and the roles granted in it (the outsider's two).
+    assert sequences(department=other_department.pk) == [
+        AuditEvent.objects.about(theirs).get().sequence,
+        *AuditEvent.objects.filter(action=AccountAction.MEMBERSHIP_ADDED, scope=str(other_department.pk))
+        .order_by("-sequence")
+        .values_list("sequence", flat=True),
+    ]
+    assert len(sequences(department=other_department.pk)) == 3
+    assert sequences(actor=officer.pk, action="approved") == [
+        AuditEvent.objects.about(mine).get(action="approved").sequence
+    ]
 
 
 @pytest.mark.parametrize(
@@ -118,7 +137,7 @@ def test_it_streams_a_csv_download_and_logs_it(auditor, history):
     job = ExportJob.objects.get()
     assert (job.status, job.row_count, job.filters) == (ExportJob.Status.DONE, 1, {"action": "submitted"})
     assert response["X-Export-Manifest"].endswith(f"/api/v1/audit/exports/{job.pk}/manifest/")
-    download = AuditEvent.objects.get(action=AuditEvent.Action.DOWNLOADED)
+    download = AuditEvent.objects.get(action=LogAction.DOWNLOADED)
     assert (download.actor, download.actor_role, download.data) == (
         auditor,
         "auditor",
@@ -132,9 +151,20 @@ def test_it_streams_json_lines_that_recompute_the_chain(auditor, history):
     lines = [json.loads(line) for line in streamed(response).decode().splitlines()]
     assert response["Content-Type"] == "application/jsonl; charset=utf-8"
     assert [line["sequence"] for line in lines] == list(range(1, len(lines) + 1))
-    assert lines[-1]["action"] == AuditEvent.Action.DOWNLOADED  # the download is in the file it makes
+    assert lines[-1]["action"] == LogAction.DOWNLOADED  # the download is in the file it makes
+    # From the file alone: each line's hash is its predecessor's hash and its own hashed fields.
+    prev_hash = GENESIS_HASH
+    for line in lines:
+        values = {name: line[name] for name in HASHED_FIELDS}
+        values["created_at"] = datetime.datetime.strptime(line["created_at"], TIME_FORMAT).replace(tzinfo=datetime.UTC)
+        assert line["prev_hash"] == prev_hash
+        assert event_hash(prev_hash, canonical(values)) == line["hash"]
+        prev_hash = line["hash"]
     stored = AuditEvent.objects.get(sequence=lines[0]["sequence"])
-    assert event_hash({name: getattr(stored, name) for name in HASHED_FIELDS}) == lines[0]["hash"]
+    assert event_hash(GENESIS_HASH, stored.canonical()) == lines[0]["hash"] == stored.hash
+    assert [line["signature"] for line in lines] == list(
+        AuditEvent.objects.order_by("sequence").values_list("signature", flat=True)
+    )
 
 
 def test_it_serves_the_manifest_to_the_auditor_who_downloaded(auditor, history, db):
@@ -146,6 +176,7 @@ def test_it_serves_the_manifest_to_the_auditor_who_downloaded(auditor, history, 
 
     assert manifest.status_code == 200
     assert (manifest.json()["row_count"], manifest.json()["sha256"]) == (job.row_count, job.sha256)
+    assert (manifest.json()["head_sequence"], manifest.json()["checkpoint"]) == (job.head_sequence, job.checkpoint)
     assert api_client(other_auditor).get(f"/api/v1/audit/exports/{job.pk}/manifest/").status_code == 403
     assert api_client(auditor).get("/api/v1/audit/exports/999999/manifest/").status_code == 404
 
@@ -156,7 +187,7 @@ def test_it_refuses_a_download_it_cannot_stream(auditor, query):
 
     assert response.status_code == 400
     assert not ExportJob.objects.exists()
-    assert not AuditEvent.objects.filter(action=AuditEvent.Action.DOWNLOADED).exists()
+    assert not AuditEvent.objects.filter(action=LogAction.DOWNLOADED).exists()
 
 
 @pytest.mark.parametrize("path", [AUDIT, "piece"])

@@ -1,12 +1,15 @@
 """API: tokens, who the caller is, and how requests without valid credentials are answered."""
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from review.models import AuditEvent
+from accounts.models import ApiToken, AuditAction, token_digest
+from audit.models import AuditEvent
 from tests.api import api_client, clean_throttles  # noqa: F401 (an autouse fixture)
 from tests.factories import PASSWORD
+
+# The throttles live in the database cache: the database is set up before clean_throttles empties it.
+pytestmark = pytest.mark.django_db
 
 TOKEN = "/api/v1/auth/token/"
 ME = "/api/v1/me/"
@@ -16,12 +19,18 @@ def test_it_gives_a_token_for_the_right_password_and_records_the_login(officer):
     response = APIClient().post(TOKEN, {"username": "officer", "password": PASSWORD}, format="json")
 
     assert response.status_code == 200
-    assert response.json() == {"token": Token.objects.get(user=officer).key}
+    assert list(response.json()) == ["token"]
+    assert ApiToken.objects.get(user=officer).digest == token_digest(response.json()["token"])
     event = AuditEvent.objects.order_by("sequence").last()
-    assert (event.action, event.actor) == (AuditEvent.Action.LOGIN, officer)
-    # The same token again: one a user.
+    assert (event.action, event.actor) == (AuditAction.LOGIN, officer)
+    # Asked again, it gives a new token (each one kept only as its hash); the first still works.
     again = APIClient().post(TOKEN, {"username": "officer", "password": PASSWORD}, format="json")
-    assert again.json() == response.json()
+    assert again.status_code == 200
+    assert again.json()["token"] != response.json()["token"]
+    assert sorted(ApiToken.objects.filter(user=officer).values_list("digest", flat=True)) == sorted(
+        token_digest(answer.json()["token"]) for answer in (response, again)
+    )
+    assert AuditEvent.objects.order_by("sequence").last().action == AuditAction.LOGIN
 
 
 def test_it_accepts_a_form_encoded_token_request(officer):
@@ -30,7 +39,7 @@ def test_it_accepts_a_form_encoded_token_request(officer):
     )
 
     assert response.status_code == 200
-    assert response.json() == {"token": Token.objects.get(user=officer).key}
+    assert ApiToken.objects.get(user=officer).digest == token_digest(response.json()["token"])
 
 
 def test_it_refuses_a_wrong_password_through_authenticate_and_logs_it(officer):
@@ -40,9 +49,9 @@ def test_it_refuses_a_wrong_password_through_authenticate_and_logs_it(officer):
 
     assert response.status_code == 400
     assert list(response.json()) == ["non_field_errors"]
-    assert not Token.objects.exists()
+    assert not ApiToken.objects.exists()
     events = list(AuditEvent.objects.filter(sequence__gt=before))
-    assert [(e.action, e.data) for e in events] == [(AuditEvent.Action.LOGIN_FAILED, {"username": "officer"})]
+    assert [(e.action, e.data) for e in events] == [(AuditAction.LOGIN_FAILED, {"username": "officer"})]
 
 
 def test_it_refuses_a_token_to_an_inactive_user(officer):
@@ -86,7 +95,7 @@ def test_it_locks_a_user_name_out_after_repeated_failures(officer, settings):
     assert failures == [400] * (settings.AXES_FAILURE_LIMIT - 1) + [429]
     assert locked.status_code == 429
     assert locked["Content-Type"] == "application/json"
-    assert not Token.objects.exists()
+    assert not ApiToken.objects.exists()
 
 
 def test_it_refuses_get_on_the_token_endpoint():

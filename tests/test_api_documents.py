@@ -7,10 +7,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from review.models import AuditEvent, Document, Revision
+from audit.labels import Action as LogAction
+from review.models import AuditAction, Document, Revision
 from tests import factories
 from tests.api import api_client, clean_throttles  # noqa: F401 (an autouse fixture)
 from tests.factories import Role, fresh, last_event, payload, zh
+
+# The throttles live in the database cache: the database is set up before clean_throttles empties it.
+pytestmark = pytest.mark.django_db
 
 DOCUMENTS = "/api/v1/documents/"
 QUEUE = "/api/v1/queue/"
@@ -146,16 +150,15 @@ def test_it_creates_a_draft_with_a_sanitised_body(drafter, department):
     assert (data["id"], data["state"], data["body"]) == (document.pk, "draft", "<p>请转告</p>")
     assert (data["kind"], data["channels"], data["is_major"]) == ("notice", ["website", "wechat"], False)
     assert data["revision"] == {"number": 1, "content_hash": document.current_revision.content_hash}
-    assert data["actions"] == ["edit", "submit"]
+    assert data["actions"] == ["edit", "submit", "withdraw"]
     assert payload(last_event(document)) == {
-        "action": AuditEvent.Action.CREATED,
+        "action": AuditAction.CREATED,
         "actor": drafter,
         "actor_name": "张晓雯",
         "actor_role": "",
         "from_state": "",
         "to_state": "draft",
-        "stage": "",
-        "opinion": "",
+        "comment": "",
         "data": {},
     }
 
@@ -163,7 +166,9 @@ def test_it_creates_a_draft_with_a_sanitised_body(drafter, department):
 @pytest.mark.parametrize(
     ("changes", "fields"),
     [
-        ({"title": "", "body": "<script>x</script>"}, ["title", "body"]),
+        ({"title": "", "channels": []}, ["title", "channels"]),
+        # Nothing is left of the body once sanitised: the service refuses it (the serializer found nothing wrong).
+        ({"body": "<script>x</script>"}, ["body"]),
         ({"channels": []}, ["channels"]),
         ({"channels": ["fax"]}, ["channels"]),
         ({"department": 999999}, ["department"]),
@@ -186,7 +191,7 @@ def test_it_refuses_creation_to_someone_who_drafts_nowhere_and_logs_it(officer, 
     assert response.json() == {"detail": reason}
     event = last_event()
     assert (event.action, event.actor, event.data) == (
-        AuditEvent.Action.REFUSED,
+        LogAction.REFUSED,
         officer,
         {"attempted": "create", "reason": reason},
     )
@@ -281,7 +286,7 @@ def test_it_answers_409_to_an_edit_after_submission(drafter):
 
     assert response.status_code == 409
     assert response.json() == {"detail": zh("This piece can no longer be edited.")}
-    assert last_event(document).action == AuditEvent.Action.REFUSED
+    assert last_event(document).action == LogAction.REFUSED
 
 
 def test_it_keeps_the_department_fixed(drafter, other_department):

@@ -16,6 +16,9 @@ from tests import factories
 from tests.api import api_client, clean_throttles  # noqa: F401 (an autouse fixture)
 from tests.factories import PASSWORD, fresh
 
+# The throttles live in the database cache: the database is set up before clean_throttles empties it.
+pytestmark = pytest.mark.django_db
+
 ALL_EVENTS = list(Webhook.Event.values)
 
 
@@ -49,6 +52,30 @@ def receiver():
     thread.join(5)
 
 
+@pytest.fixture
+def queue(settings):
+    """A task queue that can defer, as the worker's database queue does: tasks wait there until run_queue()."""
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    backend = task_backends["default"]
+    assert backend.supports_defer
+    return backend
+
+
+def run_queue(backend) -> list:
+    """Run every queued task in turn, and those they queue, as the worker would once each one's time came."""
+    done = 0
+    while done < len(backend.results):
+        result = backend.results[done]
+        result.task.call(*result.args, **result.kwargs)
+        done += 1
+    return backend.results
+
+
+def attempts(results) -> list[int]:
+    """Return the attempt number each queued delivery task was for."""
+    return [result.args[2] if len(result.args) > 2 else 1 for result in results]
+
+
 def hook(url, events=("approved",), **fields) -> Webhook:
     return Webhook.objects.create(url=url, events=list(events), **fields)
 
@@ -65,7 +92,9 @@ def assert_signed(webhook: Webhook, request) -> dict:
     return json.loads(request.body)
 
 
-def test_it_signs_retries_and_records_every_attempt(receiver, django_capture_on_commit_callbacks, drafter, officer):
+def test_it_signs_retries_and_records_every_attempt(
+    receiver, queue, django_capture_on_commit_callbacks, drafter, officer
+):
     webhook = hook(receiver.url)
     receiver.script.append(500)
     document = factories.submitted_document(drafter=drafter)
@@ -74,8 +103,13 @@ def test_it_signs_retries_and_records_every_attempt(receiver, django_capture_on_
         response = api_client(officer).post(
             f"/api/v1/documents/{document.pk}/approve/", {"opinion": "同意。", "password": PASSWORD}, format="json"
         )
+    assert len(queue.results) == 1  # queued once the approval committed, not yet sent
+    assert not WebhookDelivery.objects.exists()
+    results = run_queue(queue)
 
     assert response.status_code == 200
+    assert attempts(results) == [1, 2]
+    assert results[0].task.run_after is None and results[1].task.run_after is not None
     deliveries = list(WebhookDelivery.objects.order_by("attempt"))
     assert [(d.attempt, d.status_code, d.event) for d in deliveries] == [(1, 500, "approved"), (2, 200, "approved")]
     assert deliveries[0].delivery == deliveries[1].delivery
@@ -104,10 +138,8 @@ def test_it_signs_retries_and_records_every_attempt(receiver, django_capture_on_
     }
 
 
-def test_it_defers_retries_on_a_queue_that_can_wait(receiver, settings, drafter):
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
-    backend = task_backends["default"]
-    assert backend.supports_defer
+def test_it_defers_retries_on_a_queue_that_can_wait(receiver, queue, drafter):
+    backend = queue
     webhook = hook(receiver.url, events=["submitted"])
     receiver.script.append(503)
     document = factories.make_document(drafter=drafter)
@@ -129,26 +161,31 @@ def test_it_defers_retries_on_a_queue_that_can_wait(receiver, settings, drafter)
     assert_signed(webhook, receiver.received[1])
 
 
-def test_it_gives_up_after_the_last_attempt(receiver, db):
+def test_it_gives_up_after_the_last_attempt(receiver, queue, db):
     drafter = factories.make_user("drafter", roles=[(factories.Role.DRAFTER, factories.make_department())])
     hook(receiver.url, events=["submitted"])
     receiver.script.extend([500] * (webhooks.MAX_ATTEMPTS + 2))
     document = factories.make_document(drafter=drafter)
 
     webhooks.enqueue_deliveries(webhooks.payload_for("submitted", document=document, actor=drafter))
+    results = run_queue(queue)
 
+    # Each failure queued the next attempt, MAX_ATTEMPTS in all, and no more after the last.
+    assert attempts(results) == list(range(1, webhooks.MAX_ATTEMPTS + 1))
+    assert len(receiver.received) == webhooks.MAX_ATTEMPTS
     assert list(WebhookDelivery.objects.order_by("attempt").values_list("attempt", "status_code")) == [
         (attempt, 500) for attempt in range(1, webhooks.MAX_ATTEMPTS + 1)
     ]
 
 
-def test_it_records_an_unreachable_receiver_and_follows_no_redirect(receiver, drafter):
+def test_it_records_an_unreachable_receiver_and_follows_no_redirect(receiver, queue, drafter):
     closed = hook("http://127.0.0.1:9/", events=["submitted"])  # the discard port: nothing listens
     redirected = hook(receiver.url, events=["submitted"])
     receiver.script.append(302)
     document = factories.make_document(drafter=drafter)
 
     webhooks.enqueue_deliveries(webhooks.payload_for("submitted", document=document, actor=drafter))
+    run_queue(queue)
 
     failed = closed.deliveries.order_by("attempt")
     assert failed.count() == webhooks.MAX_ATTEMPTS
@@ -203,7 +240,7 @@ def test_it_fires_each_event_from_its_service(
     bodies = [assert_signed(webhook, request) for request in receiver.received]
     assert [(b["event"], b["document"]["id"], b["document"]["state"]) for b in bodies] == [
         ("submitted", returned.pk, "in_review"),
-        ("returned", returned.pk, "changes_requested"),
+        ("returned", returned.pk, "returned"),
         ("rejected", rejected.pk, "rejected"),
         ("submitted", published.pk, "in_review"),
         ("approved", published.pk, "in_review"),

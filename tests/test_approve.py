@@ -3,11 +3,15 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.html import escape
 
+from audit.labels import Action as LogAction
+from audit.models import AuditEvent
 from review import services
-from review.models import AuditEvent, Document, StageReview
-from review.permissions import holds
+from review.models import AuditAction, Document, StageReview
 from tests import factories
 from tests.factories import PASSWORD, Role, current_review, fresh, last_event, payload, zh
+
+# The database is set up before the per-test fixtures, and checked after them (tests/conftest.py).
+pytestmark = pytest.mark.django_db
 
 
 def approve_url(document):
@@ -17,14 +21,13 @@ def approve_url(document):
 def refused_event(document, actor, reason: str, attempted: str = "approve"):
     state = fresh(document).state
     return {
-        "action": AuditEvent.Action.REFUSED,
+        "action": LogAction.REFUSED,
         "actor": actor,
         "actor_name": actor.printed_name,
         "actor_role": "",
         "from_state": state,
         "to_state": state,
-        "stage": "",
-        "opinion": "",
+        "comment": "",
         "data": {"attempted": attempted, "reason": reason},
     }
 
@@ -43,19 +46,23 @@ def test_it_signs_off_the_first_stage_and_moves_on(client_for, drafter, officer,
     assert document.state == Document.State.IN_REVIEW
     assert document.current_stage.name == "复审"
     assert payload(last_event(document)) == {
-        "action": AuditEvent.Action.APPROVED,
+        "action": AuditAction.APPROVED,
         "actor": officer,
         "actor_name": "李信",
         "actor_role": Role.INFORMATION_OFFICER,
         "from_state": Document.State.IN_REVIEW,
         "to_state": Document.State.IN_REVIEW,
-        "stage": "初审",
-        "opinion": "同意，可送复审。",
-        "data": {"round": 1, "stage_review": review.pk, "revision": document.current_revision.content_hash},
+        "comment": "同意，可送复审。",
+        "data": {
+            "round": 1,
+            "stage": "初审",
+            "stage_review": review.pk,
+            "revision": document.current_revision.content_hash,
+        },
     }
-    assert not holds(officer, "review_document", document)
-    assert holds(officer, "view_document", document)
-    assert holds(head, "review_document", document)
+    assert not document.granted(officer, "review_document")
+    assert document.granted(officer, "view_document")
+    assert document.granted(head, "review_document")
 
 
 def test_it_signs_the_exact_content(client_for, drafter, officer):
@@ -91,15 +98,19 @@ def test_it_approves_the_piece_at_the_last_stage(client_for, drafter, officer, h
     assert document.state == Document.State.APPROVED
     assert document.current_stage is None
     assert payload(last_event(document)) == {
-        "action": AuditEvent.Action.APPROVED,
+        "action": AuditAction.APPROVED,
         "actor": leader,
         "actor_name": "陈志强",
         "actor_role": Role.PUBLICITY_LEADER,
         "from_state": Document.State.IN_REVIEW,
         "to_state": Document.State.APPROVED,
-        "stage": "终审",
-        "opinion": "同意发布。",
-        "data": {"round": 1, "stage_review": review.pk, "revision": document.current_revision.content_hash},
+        "comment": "同意发布。",
+        "data": {
+            "round": 1,
+            "stage": "终审",
+            "stage_review": review.pk,
+            "revision": document.current_revision.content_hash,
+        },
     }
     signatures = document.stage_reviews.order_by("stage__position")
     assert [(s.meaning, s.signer_name, s.signer_role, s.decision) for s in signatures] == [
@@ -108,7 +119,7 @@ def test_it_approves_the_piece_at_the_last_stage(client_for, drafter, officer, h
         ("终审", "陈志强", Role.PUBLICITY_LEADER, StageReview.Decision.APPROVED),
     ]
     assert {s.revision_hash for s in signatures} == {document.current_revision.content_hash}
-    assert holds(publisher, "publish_document", document)
+    assert document.granted(publisher, "publish_document")
 
 
 def test_it_goes_to_the_queue_when_more_work_waits(client_for, drafter, officer):
@@ -139,7 +150,7 @@ def test_it_hides_the_piece_from_another_department(client_for, drafter, outside
 
     assert response.status_code == 404
     assert current_review(document).decision == StageReview.Decision.PENDING
-    assert last_event(document).action == AuditEvent.Action.SUBMITTED
+    assert last_event(document).action == AuditAction.SUBMITTED
 
 
 def test_it_refuses_the_wrong_stages_reviewer(client_for, drafter, officer, head):
@@ -181,7 +192,7 @@ def test_it_refuses_the_auditor(client_for, drafter, auditor):
 
     assert response.status_code == 403
     assert current_review(document).decision == StageReview.Decision.PENDING
-    assert last_event(document).action == AuditEvent.Action.REFUSED
+    assert last_event(document).action == LogAction.REFUSED
 
 
 def test_it_refuses_a_draft_with_a_message(client_for, drafter, auditor):
@@ -206,8 +217,8 @@ def test_it_refuses_an_approved_piece_with_a_message(client_for, drafter, office
         zh("This piece is no longer in review (it is now %(state)s).", state=zh("Approved"))
     ]
     assert fresh(document).state == Document.State.APPROVED
-    assert AuditEvent.objects.filter(document=document, action=AuditEvent.Action.APPROVED).count() == 3
-    assert last_event(document).action == AuditEvent.Action.REFUSED
+    assert AuditEvent.objects.about(document).filter(action=AuditAction.APPROVED).count() == 3
+    assert last_event(document).action == LogAction.REFUSED
 
 
 def test_it_refuses_a_stale_form_for_an_earlier_stage(client_for, drafter, officer, head):
@@ -245,7 +256,7 @@ def test_it_changes_nothing_on_a_repeated_or_late_click(request, client_for, dra
     document = fresh(document)
     assert document.current_stage.name == "复审"
     assert current_review(document).decision == StageReview.Decision.PENDING
-    assert AuditEvent.objects.filter(document=document, action=AuditEvent.Action.APPROVED).count() == 1
+    assert AuditEvent.objects.about(document).filter(action=AuditAction.APPROVED).count() == 1
     assert document.stage_reviews.get(meaning="初审").decided_by == officer
 
 
@@ -271,5 +282,5 @@ def test_it_refuses_a_stale_review_id_in_the_service(drafter, officer, head):
     factories.approve_by(document, officer)
 
     with pytest.raises(services.Conflict):
-        services.approve(document=document, user=head, review_id=first.pk)
+        services.approve(document=document, user=head, password=PASSWORD, review_id=first.pk)
     assert fresh(document).current_stage.name == "复审"

@@ -6,7 +6,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from review.models import Attachment, AuditEvent
+from audit.models import AuditEvent
+from review.models import Attachment, AuditAction
 from tests import factories
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -37,7 +38,7 @@ def test_it_attaches_a_file_under_a_generated_name(client_for, drafter):
     assert attachment.size == len(PDF)
     assert "通知" not in attachment.file.name and attachment.file.name.endswith(".pdf")
     event = AuditEvent.objects.latest("sequence")
-    assert (event.action, event.actor, event.data["fields"]) == (AuditEvent.Action.EDITED, drafter, ["attachments"])
+    assert (event.action, event.actor, event.data["fields"]) == (AuditAction.EDITED, drafter, ["attachments"])
     assert event.data["added"]["name"] == "通知.pdf"
 
 
@@ -80,7 +81,22 @@ def test_it_refuses_uploads_by_anyone_but_the_drafter_and_after_submission(clien
     assert upload(client_for(outsider), document, "a.pdf", PDF).status_code == 404
 
     factories.submit(document)
-    assert upload(client_for(drafter), document, "a.pdf", PDF).status_code == 403
+    # Too late, even for the drafter: a conflict, answered with a message on the piece's page, and logged.
+    response = client_for(drafter).post(
+        reverse("review:attachment_add", args=[document.pk]), {"file": SimpleUploadedFile("a.pdf", PDF)}, follow=True
+    )
+    assert response.redirect_chain == [(document.get_absolute_url(), 302)]
+    assert factories.messages_of(response) == [factories.zh("This piece can no longer be edited.")]
+    assert factories.payload(factories.last_event(document)) == {
+        "action": "refused",
+        "actor": drafter,
+        "actor_name": drafter.printed_name,
+        "actor_role": "",
+        "from_state": "in_review",
+        "to_state": "in_review",
+        "comment": "",
+        "data": {"attempted": "attach", "reason": factories.zh("This piece can no longer be edited.")},
+    }
     assert not Attachment.objects.exists()
     assert client_for(drafter).get(reverse("review:attachment_add", args=[document.pk])).status_code == 405
 

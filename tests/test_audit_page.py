@@ -8,12 +8,18 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from review.audit import install_append_only_guard, remove_append_only_guard
 
-from review.models import AuditEvent
+from accounts.models import AuditAction as AccountsAction
+from audit import guards
+from audit.labels import Action as LogAction
+from audit.models import AuditEvent, Checkpoint, Verification
+from audit.tasks import keep_chain
+from review.models import AuditAction
 from tests import factories
 
 URL = reverse("review:audit")
+VERIFY = reverse("review:audit_verify")
+PANEL = reverse("review:audit_verification")
 
 
 @pytest.fixture
@@ -52,7 +58,11 @@ def test_it_shows_the_log_to_auditors(client_for, auditor, drafter, officer):
     assert reverse("review:document", args=[document.pk]) in response.text
     assert "张晓雯" in response.text
     approval = response.context["page"]["rows"][1]
-    assert (approval.action, approval.actor_role, approval.stage) == ("approved", "information_officer", "初审")
+    assert (approval.action, approval.actor_role, approval.data["stage"]) == (
+        "approved",
+        "information_officer",
+        "初审",
+    )
     row = response.text[response.text.index(f'id="event-{approval.sequence}"') :]
     row = row[: row.index("</tr>")]
     for shown in ("李信", factories.zh("Information officer"), factories.zh("Approved"), "初审", "同意。"):
@@ -86,7 +96,7 @@ def test_it_links_the_log_in_the_navigation_only_for_auditors(client_for, audito
 
 def test_it_shows_times_in_the_local_zone(client_for, auditor):
     with at(datetime.datetime(2026, 3, 1, 23, 30, tzinfo=datetime.UTC)):
-        AuditEvent.objects.record(action=AuditEvent.Action.LOGIN, actor=auditor)
+        AuditEvent.objects.record(action=AccountsAction.LOGIN, actor=auditor)
     # 23:30 UTC is 07:30 the next morning in Shanghai.
     assert "2026-03-02 07:30:00" in client_for(auditor).get(URL).text
 
@@ -94,30 +104,38 @@ def test_it_shows_times_in_the_local_zone(client_for, auditor):
 def test_it_filters_by_action_actor_piece_and_department(client_for, auditor, drafter, officer, outsider):
     ours = factories.submitted_document(drafter=drafter)
     theirs = factories.make_document(drafter=outsider)
-    AuditEvent.objects.record(action=AuditEvent.Action.LOGOUT, actor=officer)
+    AuditEvent.objects.record(action=AccountsAction.LOGOUT, actor=officer)
     client = client_for(auditor)  # which logs the auditor in
 
     def shown(**query):
         response = client.get(URL, query)
         assert response.status_code == 200
-        return {(event.action, event.actor_id, event.document_id) for event in response.context["page"]["rows"]}
+        return {
+            (event.action, event.actor_id, event.object_type, event.object_id)
+            for event in response.context["page"]["rows"]
+        }
 
-    assert shown(action="logout") == {("logout", officer.pk, None)}
-    assert shown(actor=officer.pk) == {("logout", officer.pk, None)}
-    assert shown(action="login") == {("login", auditor.pk, None)}
-    assert shown(document=theirs.pk) == {("created", outsider.pk, theirs.pk)}
+    assert shown(action="logout") == {("logout", officer.pk, "", None)}
+    assert shown(actor=officer.pk) == {("logout", officer.pk, "", None)}
+    assert shown(action="login") == {("login", auditor.pk, "", None)}
+    assert shown(document=theirs.pk) == {("created", outsider.pk, "review.document", theirs.pk)}
+    # A department's events: its pieces', and the roles given in it.
     assert shown(department=ours.department_id) == {
-        ("created", drafter.pk, ours.pk),
-        ("submitted", drafter.pk, ours.pk),
+        ("membership_added", None, "accounts.user", drafter.pk),
+        ("membership_added", None, "accounts.user", officer.pk),
+        ("created", drafter.pk, "review.document", ours.pk),
+        ("submitted", drafter.pk, "review.document", ours.pk),
     }
-    assert shown(department=ours.department_id, action="submitted") == {("submitted", drafter.pk, ours.pk)}
+    assert shown(department=ours.department_id, action="submitted") == {
+        ("submitted", drafter.pk, "review.document", ours.pk)
+    }
 
 
 def test_it_filters_by_period_in_whole_local_days(client_for, auditor):
     for day in (1, 2, 3):
         # Just after midnight in Shanghai: still the day before in UTC.
         with at(local(2026, 3, day, 0, 5)):
-            AuditEvent.objects.record(action=AuditEvent.Action.LOGIN, actor=auditor, data={"day": day})
+            AuditEvent.objects.record(action=AccountsAction.LOGIN, actor=auditor, data={"day": day})
     response = client_for(auditor).get(URL, {"since": "2026-03-02", "until": "2026-03-02"})
     assert [event.data for event in response.context["page"]["rows"]] == [{"day": 2}]
     response = client_for(auditor).get(URL, {"since": "2026-03-02", "until": "2026-03-31"})
@@ -125,7 +143,7 @@ def test_it_filters_by_period_in_whole_local_days(client_for, auditor):
 
 
 def test_it_refuses_a_period_that_ends_before_it_starts(client_for, auditor):
-    AuditEvent.objects.record(action=AuditEvent.Action.LOGIN, actor=auditor)
+    AuditEvent.objects.record(action=AccountsAction.LOGIN, actor=auditor)
     response = client_for(auditor).get(URL, {"since": "2026-03-02", "until": "2026-03-01"})
     assert response.status_code == 200
     assert response.context["form"].errors
@@ -135,7 +153,7 @@ def test_it_refuses_a_period_that_ends_before_it_starts(client_for, auditor):
 def test_it_pages_newest_first_by_sequence(client_for, auditor):
     client = client_for(auditor)
     for _ in range(120):
-        AuditEvent.objects.record(action=AuditEvent.Action.LOGIN, actor=auditor)
+        AuditEvent.objects.record(action=AccountsAction.LOGIN, actor=auditor)
     head = AuditEvent.objects.order_by("-sequence").values_list("sequence", flat=True).first()
 
     first = client.get(URL)
@@ -159,8 +177,8 @@ def test_it_pages_newest_first_by_sequence(client_for, auditor):
 
 def test_it_keeps_the_filters_when_paging(client_for, auditor, drafter):
     for _ in range(60):
-        AuditEvent.objects.record(action=AuditEvent.Action.LOGIN, actor=auditor)
-        AuditEvent.objects.record(action=AuditEvent.Action.LOGOUT, actor=auditor)
+        AuditEvent.objects.record(action=AccountsAction.LOGIN, actor=auditor)
+        AuditEvent.objects.record(action=AccountsAction.LOGOUT, actor=auditor)
     client = client_for(auditor)
     first = client.get(URL, {"action": "logout"})
     oldest_shown = sequences(first)[-1]
@@ -183,7 +201,7 @@ def test_it_reads_a_page_in_the_same_number_of_queries_however_long_the_log(clie
     short = queries()
     for number in range(130):
         other = document if number % 2 else factories.make_document(drafter=drafter)
-        AuditEvent.objects.record(action=AuditEvent.Action.EDITED, actor=drafter, document=other)
+        AuditEvent.objects.record(action=AuditAction.EDITED, actor=drafter, obj=other)
     head = AuditEvent.objects.order_by("-sequence").values_list("sequence", flat=True).first()
     assert queries() == short
     assert queries(before=head - 60) == short + 1  # plus: is there anything newer?
@@ -191,41 +209,107 @@ def test_it_reads_a_page_in_the_same_number_of_queries_however_long_the_log(clie
 
 
 def test_it_shows_the_pieces_as_named_at_the_time(client_for, auditor, drafter):
-    AuditEvent.objects.record(action=AuditEvent.Action.REFUSED, actor=drafter, data={"attempted": "x"})
+    AuditEvent.objects.record(action=LogAction.REFUSED, actor=drafter, data={"attempted": "x"})
     response = client_for(auditor).get(URL)
     event = response.context["page"]["rows"][0]
     assert not getattr(event, "linkable", False)
 
 
-def test_it_verifies_the_chain_on_demand(client_for, auditor):
-    AuditEvent.objects.record(action=AuditEvent.Action.LOGIN, actor=auditor)
+def test_it_shows_the_workers_checkpoint_and_incremental_verification(client_for, auditor):
     client = client_for(auditor)
     page = client.get(URL)
-    assert reverse("review:audit_verify") in page.text
+    assert page.context["verification"] is None
+    assert page.context["checkpoint"] is None
+
+    keep_chain()  # what the worker does every minute
+
+    page = client.get(URL)
+    head = AuditEvent.objects.head()
+    verification, checkpoint = page.context["verification"], page.context["checkpoint"]
+    assert (verification.kind, verification.ok, verification.last_sequence) == (
+        Verification.Kind.INCREMENTAL,
+        True,
+        head.sequence,
+    )
+    assert (checkpoint.number, checkpoint.sequence, checkpoint.hash) == (1, head.sequence, head.hash)
+    assert page.context["last_full"] is None
+    assert factories.zh("Chain intact.") in page.text
+
+
+def test_it_verifies_the_whole_chain_on_demand(client_for, auditor, django_capture_on_commit_callbacks):
+    AuditEvent.objects.record(action=AccountsAction.LOGIN, actor=auditor)
+    client = client_for(auditor)
+    page = client.get(URL)
+    assert f'hx-post="{VERIFY}"' in page.text
     assert page.context["verification"] is None
 
-    verdict = client.get(reverse("review:audit_verify"), headers={"HX-Request": "true"})
-    assert verdict.status_code == 200
-    assert verdict.context["verification"]["ok"] is True
-    assert 'id="verification"' in verdict.text
-    # The verdict is kept for the same head, so the next page view shows it at once.
-    assert client.get(URL).context["verification"]["ok"] is True
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        started = client.post(VERIFY, headers={"HX-Request": "true"})
+        # The run is queued, and the panel polls it while it waits.
+        assert started.status_code == 200
+        assert 'id="verification"' in started.text
+        assert f'hx-get="{PANEL}"' in started.text
+        assert started.context["running"].kind == Verification.Kind.FULL
+    assert len(callbacks) == 1
+
+    run = Verification.objects.get()
+    assert (run.kind, run.status, run.ok, run.requested_by) == (
+        Verification.Kind.FULL,
+        Verification.Status.DONE,
+        True,
+        auditor,
+    )
+    head = AuditEvent.objects.head()
+    assert (run.first_sequence, run.last_sequence, run.last_hash) == (1, head.sequence, head.hash)
+    panel = client.get(PANEL, headers={"HX-Request": "true"})
+    assert panel.context["verification"] == run
+    assert panel.context["last_full"] == run
+    assert panel.context["running"] is None
+    assert f'hx-get="{PANEL}"' not in panel.text
+    # The page shows the newest verification at once.
+    assert client.get(URL).context["verification"] == run
 
 
-def test_it_reports_a_broken_chain_when_asked_to_verify_now(client_for, auditor):
-    for _ in range(3):
-        AuditEvent.objects.record(action=AuditEvent.Action.LOGIN, actor=auditor)
+def test_it_starts_one_full_verification_at_a_time(client_for, auditor, django_capture_on_commit_callbacks):
+    waiting = Verification.objects.create(kind=Verification.Kind.FULL, requested_by=auditor)
     client = client_for(auditor)
-    assert client.get(reverse("review:audit_verify")).context["verification"]["ok"]
-    remove_append_only_guard(connection)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client.post(VERIFY)
+    assert response.status_code == 302
+    assert response.url == URL
+    assert callbacks == []
+    assert list(Verification.objects.all()) == [waiting]
+
+
+def test_it_reports_a_broken_chain_when_asked_to_verify(client_for, auditor, django_capture_on_commit_callbacks):
+    for _ in range(3):
+        AuditEvent.objects.record(action=AccountsAction.LOGIN, actor=auditor)
+    client = client_for(auditor)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(VERIFY)
+    assert client.get(URL).context["verification"].ok is True
+    guards.remove(connection)
     try:
-        AuditEvent.objects.filter(sequence=2).update(opinion="改过了")
+        AuditEvent.objects.filter(sequence=2).update(comment="改过了")
     finally:
-        install_append_only_guard(connection)
-    verdict = client.get(reverse("review:audit_verify"), {"now": "1"}).context["verification"]
-    assert verdict["ok"] is False
-    assert verdict["first_bad_sequence"] == 2
+        guards.install(connection)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(VERIFY)
+    page = client.get(URL)
+    verdict = page.context["verification"]
+    assert (verdict.kind, verdict.ok, verdict.bad_sequence) == (Verification.Kind.FULL, False, 2)
+    assert verdict.problem == "its content does not match its hash"
+    assert factories.zh("Chain broken at event %(sequence)s.", sequence=2) in page.text
 
 
 def test_it_refuses_verification_to_people_without_the_auditor_role(client_for, drafter):
-    assert client_for(drafter).get(reverse("review:audit_verify")).status_code == 403
+    client = client_for(drafter)
+    assert client.post(VERIFY).status_code == 403
+    assert client.get(PANEL).status_code == 403
+    assert not Verification.objects.exists()
+    assert not Checkpoint.objects.exists()
+
+
+def test_it_starts_verification_by_post_only(client_for, auditor):
+    assert client_for(auditor).get(VERIFY).status_code == 405
+    assert not Verification.objects.exists()

@@ -1,15 +1,24 @@
-"""Rule 7: every action and every refusal leaves one hash-chained audit event, written with the change."""
+"""Rule 7: every action and every refusal leaves one hash-chained, signed audit event, written with the change."""
 
 import pytest
 from django.db import DatabaseError, transaction
 from django.urls import reverse
 from django.utils import timezone
-from review.audit import GENESIS_HASH, AuditEventManager, verify_chain
 
+from accounts.models import AuditAction as AccountsAction
+from audit.chain import GENESIS_HASH, event_hash, sign
+from audit.labels import Action as LogAction
+from audit.models import AuditEvent, AuditEventManager
+from audit.verify import verify_chain
 from review import services
-from review.models import AuditEvent, Document
+from review.models import AuditAction, Document
 from tests import factories
 from tests.factories import current_review, fresh
+
+
+def recomputed(event: AuditEvent) -> str:
+    """Return the hash an event's stored fields call for."""
+    return event_hash(event.prev_hash, event.canonical())
 
 
 @pytest.fixture
@@ -19,8 +28,8 @@ def journey(client_for, drafter, officer, head, leader, publisher):
     drafting = client_for(drafter)
     drafting.post(reverse("review:document_submit", args=[document.pk]))
     drafting.post(reverse("review:document_approve", args=[document.pk]))  # refused: four eyes
-    services.approve(document=document, user=officer, opinion="同意。")
-    services.request_changes(document=document, user=head, reason="请修改标题。")
+    services.approve(document=document, user=officer, password=factories.PASSWORD, opinion="同意。")
+    services.return_for_changes(document=document, user=head, reason="请修改标题。")
     services.edit_document(document=fresh(document), user=drafter, title="修改后的标题")
     factories.approve_by(factories.submit(fresh(document)), officer, head, leader)
     services.publish(document=document, user=publisher, channel="website", url="", published_at=timezone.now())
@@ -35,50 +44,56 @@ def test_it_chains_every_event_to_the_one_before(journey):
     for previous, event in zip(events, events[1:], strict=False):
         assert event.prev_hash == previous.hash
     for event in events:
-        assert event.compute_hash() == event.hash
+        assert recomputed(event) == event.hash
+        assert event.signature == sign(event.hash)
     assert len({event.hash for event in events}) == len(events)
     assert verify_chain().ok
 
 
 def test_it_records_the_journey_in_order(journey):
-    actions = list(journey.audit_events.values_list("action", "actor__username", "stage"))
+    events = AuditEvent.objects.about(journey).order_by("sequence")
+    actions = [(event.action, event.actor.username, event.data.get("stage", "")) for event in events]
 
     assert actions == [
-        (AuditEvent.Action.CREATED, "drafter", ""),
-        (AuditEvent.Action.SUBMITTED, "drafter", "初审"),
-        (AuditEvent.Action.REFUSED, "drafter", ""),
-        (AuditEvent.Action.APPROVED, "officer", "初审"),
-        (AuditEvent.Action.CHANGES_REQUESTED, "head", "复审"),
-        (AuditEvent.Action.EDITED, "drafter", ""),
-        (AuditEvent.Action.SUBMITTED, "drafter", "初审"),
-        (AuditEvent.Action.APPROVED, "officer", "初审"),
-        (AuditEvent.Action.APPROVED, "head", "复审"),
-        (AuditEvent.Action.APPROVED, "leader", "终审"),
-        (AuditEvent.Action.PUBLISHED, "publisher", ""),
+        (AuditAction.CREATED, "drafter", ""),
+        (AuditAction.SUBMITTED, "drafter", "初审"),
+        (LogAction.REFUSED, "drafter", ""),
+        (AuditAction.APPROVED, "officer", "初审"),
+        (AuditAction.RETURNED, "head", "复审"),
+        (AuditAction.EDITED, "drafter", ""),
+        (AuditAction.SUBMITTED, "drafter", "初审"),
+        (AuditAction.APPROVED, "officer", "初审"),
+        (AuditAction.APPROVED, "head", "复审"),
+        (AuditAction.APPROVED, "leader", "终审"),
+        (AuditAction.PUBLISHED, "publisher", ""),
     ]
+    assert {(event.object_type, event.object_id, event.scope) for event in events} == {
+        ("review.document", journey.pk, str(journey.department_id))
+    }
     first, last = journey.revisions.order_by("number")
-    hashes = list(journey.audit_events.values_list("revision_hash", flat=True))
+    hashes = [event.content_hash for event in events]
     assert hashes[:5] == [first.content_hash] * 5
     assert hashes[5:] == [last.content_hash] * 6
 
 
 def test_it_detects_a_changed_event(journey):
-    event = AuditEvent.objects.get(document=journey, action=AuditEvent.Action.CHANGES_REQUESTED)
+    event = AuditEvent.objects.about(journey).get(action=AuditAction.RETURNED)
+    assert recomputed(event) == event.hash
 
-    event.opinion = "同意。"
+    event.comment = "同意。"
 
-    assert event.compute_hash() != event.hash
+    assert recomputed(event) != event.hash
 
 
 def test_it_refuses_to_change_or_delete_history(journey):
-    event = AuditEvent.objects.filter(document=journey).first()
+    event = AuditEvent.objects.about(journey).first()
 
     with pytest.raises(DatabaseError), transaction.atomic():
-        AuditEvent.objects.filter(pk=event.pk).update(opinion="篡改")
+        AuditEvent.objects.filter(pk=event.pk).update(comment="篡改")
     with pytest.raises(DatabaseError), transaction.atomic():
         AuditEvent.objects.filter(pk=event.pk).delete()
     event.refresh_from_db()
-    assert event.opinion == ""
+    assert event.comment == ""
 
 
 def test_it_writes_the_event_in_the_same_transaction_as_the_change(monkeypatch, drafter):
@@ -120,9 +135,9 @@ def test_it_records_logins_and_failed_logins_without_the_password(client, depart
     client.post(reverse("login"), {"username": "wang", "password": "correct-horse-7"})
     login = factories.last_event()
 
-    assert (failed.action, failed.actor, failed.data) == (AuditEvent.Action.LOGIN_FAILED, None, {"username": "wang"})
+    assert (failed.action, failed.actor, failed.data) == (AccountsAction.LOGIN_FAILED, None, {"username": "wang"})
     assert "wrong-password-1" not in str(failed.data)
-    assert (login.action, login.actor.username) == (AuditEvent.Action.LOGIN, "wang")
+    assert (login.action, login.actor.username) == (AccountsAction.LOGIN, "wang")
 
 
 def test_it_keeps_the_name_after_the_person_is_gone(client_for, department):
@@ -133,14 +148,15 @@ def test_it_keeps_the_name_after_the_person_is_gone(client_for, department):
     temp.delete()
 
     event.refresh_from_db()
-    assert (event.action, event.actor_id, event.actor_name) == (AuditEvent.Action.LOGIN, pk, "临时工")
-    assert event.compute_hash() == event.hash
+    assert (event.action, event.actor_id, event.actor_name) == (AccountsAction.LOGIN, pk, "临时工")
+    assert recomputed(event) == event.hash
 
 
 def test_it_records_role_changes(drafter, department):
-    event = AuditEvent.objects.filter(action=AuditEvent.Action.MEMBERSHIP_ADDED).last()
+    event = AuditEvent.objects.filter(action=AccountsAction.MEMBERSHIP_ADDED).last()
 
     assert event.data == {"user": "drafter", "role": "drafter", "department": "public-health"}
+    assert (event.object_type, event.object_id, event.scope) == ("accounts.user", drafter.pk, str(department.pk))
     assert drafter.groups.filter(name=f"role:drafter:{department.pk}").exists()
 
 
@@ -152,4 +168,5 @@ def test_it_records_refusals_with_the_state_unchanged(client_for, drafter, offic
 
     event = factories.last_event(document)
     assert (event.action, event.from_state, event.to_state) == ("refused", "in_review", "in_review")
-    assert event.hash == event.compute_hash()
+    assert event.hash == recomputed(event)
+    assert event.signature == sign(event.hash)

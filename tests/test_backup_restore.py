@@ -3,6 +3,9 @@
 Everything runs as an operator would run it: `manage.py` in subprocesses with DATABASE_URL pointing at
 throwaway databases (a file for SQLite, databases of their own on the test server for PostgreSQL), filled by
 `migrate`, `seed_demo` and a signed checkpoint. Each pass backs up its own kind of database.
+
+The audit key (DJANGO_AUDIT_KEY, earlier DJANGO_AUDIT_CHECKPOINT_KEY) signs every event and checkpoint; it is
+kept with the configuration, not in the database, so a restore verifies only with the configuration's key.
 """
 
 import os
@@ -15,18 +18,26 @@ import uuid
 from pathlib import Path
 from urllib.parse import quote
 
+import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
 
 MANAGE = Path(settings.BASE_DIR) / "manage.py"
-KEY = "backup-test-checkpoint-key"  # kept with the configuration, not in the database (README)
+KEY = "backup-test-audit-key"  # kept with the configuration, not in the database (README)
+# The setting's name, and the earlier one the settings still accept.
+KEY_VARIABLE, EARLIER_KEY_VARIABLE = "DJANGO_AUDIT_KEY", "DJANGO_AUDIT_CHECKPOINT_KEY"
 INTACT = re.compile(r"Audit chain intact: (\d+) events, head ([0-9a-f]{64})")
+FORGED = "its signature is not genuine (made without the key)"
 
 
-def manage(url: str, *args: str, key: str = KEY) -> subprocess.CompletedProcess:
-    """Run a management command against the database at `url`, as cron or an operator would."""
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_AUDIT_CHECKPOINT_KEY": key}
+def manage(url: str, *args: str, key: str = KEY, key_variable: str = KEY_VARIABLE) -> subprocess.CompletedProcess:
+    """Run a management command against the database at `url`, as cron or an operator would.
+
+    The key is given under `key_variable` alone, whatever the environment running the tests holds.
+    """
+    env = {name: value for name, value in os.environ.items() if name not in (KEY_VARIABLE, EARLIER_KEY_VARIABLE)}
+    env.update({"DATABASE_URL": url, key_variable: key})
     return subprocess.run(
         [sys.executable, str(MANAGE), *args], env=env, capture_output=True, text=True, timeout=300, check=False
     )
@@ -54,10 +65,12 @@ def refused(url: str, **kwargs) -> str:
 
 
 def populate(url: str) -> tuple[int, str]:
-    """Migrate, load the demo clinic and sign today's checkpoint; return what the chain holds."""
+    """Migrate, load the demo clinic and sign a checkpoint of the head; return what the chain holds."""
     run_ok(url, "migrate", "--no-input", "--verbosity", "0")
     run_ok(url, "seed_demo")
-    count, head = INTACT.search(run_ok(url, "verify_audit", "--checkpoint")).groups()
+    out = run_ok(url, "verify_audit", "--checkpoint")
+    count, head = INTACT.search(out).groups()
+    assert f"Signed checkpoint 1 at sequence {count}." in out
     return int(count), head
 
 
@@ -110,8 +123,9 @@ def test_a_sqlite_backup_taken_while_the_app_writes_restores_and_verifies(sqlite
     restored = tmp_path / "restored.sqlite3"
     shutil.copyfile(tmp_path / "backup.sqlite3", restored)  # restore: the app stopped, the file copied back
 
-    assert verified(f"sqlite:///{restored}") == (events, head)
+    # Compared before verifying: each verification is itself recorded (a row in the restored database).
     assert table_sizes(restored) == table_sizes(source)
+    assert verified(f"sqlite:///{restored}") == (events, head)
     with sqlite3.connect(restored) as copy:
         assert copy.execute("SELECT count(*) FROM django_session WHERE session_key = 'uncommitted'").fetchone() == (0,)
     copy.close()
@@ -122,22 +136,23 @@ def test_a_tampered_sqlite_restore_is_caught(sqlite_source, tmp_path):
     restored = tmp_path / "restored.sqlite3"
     sqlite_backup_with_the_api(source, restored)
     with sqlite3.connect(restored) as copy:
-        copy.execute("DROP TRIGGER review_auditevent_no_update")
-        copy.execute("UPDATE review_auditevent SET opinion = '同意，无需修改。' WHERE sequence = 5")
+        copy.execute("DROP TRIGGER audit_event_no_update")
+        copy.execute("UPDATE audit_event SET comment = '同意，无需修改。' WHERE sequence = 5")
     copy.close()
 
     assert "Audit chain broken at sequence 5: its content does not match its hash" in refused(f"sqlite:///{restored}")
 
 
-def test_a_sqlite_restore_needs_the_checkpoint_key_from_the_configuration(sqlite_source, tmp_path):
-    source, _url, (events, _head) = sqlite_source
+def test_a_sqlite_restore_needs_the_audit_key_from_the_configuration(sqlite_source, tmp_path):
+    source, _url, (events, head) = sqlite_source
     restored = tmp_path / "restored.sqlite3"
     sqlite_backup_with_the_api(source, restored)
 
     complaint = refused(f"sqlite:///{restored}", key="a-different-key")
 
-    assert f"Audit chain broken at sequence {events}: the checkpoint of " in complaint
-    assert "is not genuine" in complaint
+    assert f"Audit chain broken at sequence 1: {FORGED}" in complaint
+    # The same key under the setting's earlier name still vouches for the restore.
+    assert verified(f"sqlite:///{restored}", key_variable=EARLIER_KEY_VARIABLE) == (events, head)
 
 
 # PostgreSQL: pg_dump -Fc, then pg_restore --clean --if-exists, into a new database or over the damaged one.
@@ -156,8 +171,6 @@ class Server:
     """Throwaway databases on the test database's server, dropped at the end."""
 
     def __init__(self):
-        import psycopg
-
         self.params = connection.settings_dict
         self.names: list[str] = []
         self.admin = psycopg.connect(
@@ -212,8 +225,6 @@ def pg_restore(dump: Path, url: str) -> None:
 
 
 def psql(url: str, *statements: str) -> None:
-    import psycopg
-
     with psycopg.connect(url.replace("postgres://", "postgresql://", 1), autocommit=True) as database:
         for statement in statements:
             database.execute(statement)
@@ -227,8 +238,8 @@ def test_a_postgresql_dump_restores_into_a_new_database_and_verifies(postgres_so
 
     assert verified(restored) == (events, head)
     complaint = refused(restored, key="a-different-key")  # the key comes with the configuration, not the dump
-    assert f"Audit chain broken at sequence {events}: the checkpoint of " in complaint
-    assert "is not genuine" in complaint
+    assert f"Audit chain broken at sequence 1: {FORGED}" in complaint
+    assert verified(restored, key_variable=EARLIER_KEY_VARIABLE) == (events, head)
 
 
 def test_a_postgresql_dump_restores_over_a_damaged_database(postgres_source):
@@ -236,16 +247,18 @@ def test_a_postgresql_dump_restores_over_a_damaged_database(postgres_source):
     # Someone lifts the guard and deletes the tail of the log: the signed checkpoint shows it.
     psql(
         live,
-        "DROP TRIGGER review_auditevent_append_only ON review_auditevent",
-        f"DELETE FROM review_auditevent WHERE sequence > {events - 3}",
+        "DROP TRIGGER audit_event_append_only ON audit_event",
+        f"DELETE FROM audit_event WHERE sequence > {events - 3}",
     )
-    assert f"events from {events - 2} on are missing" in refused(live)
+    complaint = refused(live)
+    assert f"Audit chain broken at sequence {events - 2}: events from {events - 2} on are missing" in complaint
+    assert f"reached {events})" in complaint
 
     pg_restore(dump, live)
 
     assert verified(live) == (events, head)
     with pytest.raises(Exception, match="append-only"):
-        psql(live, "DELETE FROM review_auditevent WHERE sequence = 1")  # the restore brought the guard back
+        psql(live, "DELETE FROM audit_event WHERE sequence = 1")  # the restore brought the guard back
 
 
 def test_a_tampered_postgresql_restore_is_caught(postgres_source):
@@ -254,8 +267,8 @@ def test_a_tampered_postgresql_restore_is_caught(postgres_source):
 
     psql(
         live,
-        "DROP TRIGGER review_auditevent_append_only ON review_auditevent",
-        "UPDATE review_auditevent SET opinion = '同意，无需修改。' WHERE sequence = 5",
+        "DROP TRIGGER audit_event_append_only ON audit_event",
+        "UPDATE audit_event SET comment = '同意，无需修改。' WHERE sequence = 5",
     )
 
     assert "Audit chain broken at sequence 5: its content does not match its hash" in refused(live)

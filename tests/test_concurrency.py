@@ -7,21 +7,22 @@ database is one shared cache in which a second writer fails at once ("database t
 waiting for the first as it does on a file, so threads on it would test SQLite's shared cache, not the app.
 """
 
-import datetime
 import shutil
 from dataclasses import dataclass
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import User
+from audit.labels import Action as LogAction
+from audit.models import AuditEvent
 from review import services
 from review.defaults import create_clinic_workflow
-from review.models import AuditEvent, Document, Stage, Workflow
+from review.models import AuditAction, Document, Stage, Workflow
 from tests import factories
-from tests.factories import Role, zh
+from tests.factories import PASSWORD, Role, zh
 from tests.invariants import TRANSITIONS, chain_problem, problems
 from tests.processes import Outcome, Servers
 
@@ -95,8 +96,8 @@ def prepare(*, count: int = 1, submit: bool = True, approved_by: tuple[str, ...]
         "publisher1": [(Role.PUBLISHER, None)],
         "publisher2": [(Role.PUBLISHER, None)],
     }
-    # No passwords: the services take no signature, and hashing one (Argon2) in a child takes a while.
-    people = {name: factories.make_user(name, roles=held, password=None) for name, held in roles.items()}
+    # Everyone signs with factories.PASSWORD (hashed quickly, as tests/processes.py servers do too).
+    people = {name: factories.make_user(name, roles=held) for name, held in roles.items()}
     documents = []
     for _ in range(count):
         document = factories.make_document(drafter=people["drafter"], channels=["website", "wechat"])
@@ -117,8 +118,10 @@ def act(action: str, person: str, *, start, document: int, **params) -> None:
 
 
 def report(document_ids: list[int]) -> dict:
-    """Return what became of the pieces: states, decisions, their audit events, and every rule they break."""
+    """Return what became of the pieces: states, decisions, their audit events (the transitions, and the
+    refusals: who was refused what, and why), and every rule they break."""
     documents = Document.objects.filter(pk__in=document_ids).select_related("current_stage").order_by("pk")
+    about_them = AuditEvent.objects.filter(object_type=Document._meta.label_lower, object_id__in=document_ids)
     broken = {document.pk: problems(document) for document in documents}
     return {
         "states": [(d.state, d.current_stage.name if d.current_stage else None, d.round) for d in documents],
@@ -130,12 +133,16 @@ def report(document_ids: list[int]) -> dict:
             for d in documents
         ],
         "events": [
-            (e.document_id, e.action, e.actor.username, e.from_state, e.to_state, e.stage)
-            for e in AuditEvent.objects.filter(document__in=document_ids, action__in=TRANSITIONS)
-            .exclude(action=AuditEvent.Action.CREATED)
+            (e.object_id, e.action, e.actor.username, e.from_state, e.to_state, e.data.get("stage"))
+            for e in about_them.filter(action__in=TRANSITIONS)
+            .exclude(action=AuditAction.CREATED)
             .select_related("actor")
             .order_by("sequence")
         ],
+        "refusals": sorted(
+            (e.object_id, e.actor.username, e.from_state, e.to_state, e.data["attempted"], e.data["reason"])
+            for e in about_them.filter(action=LogAction.REFUSED).select_related("actor")
+        ),
         "publications": [
             list(d.publications.order_by("pk").values_list("channel", "publisher__username")) for d in documents
         ],
@@ -152,42 +159,53 @@ def results(outcomes: list[Outcome]) -> list[str]:
     return sorted(outcome.result for outcome in outcomes)
 
 
+def label_in_zh(state: str) -> str:
+    with translation.override("zh-hans"):
+        return str(Document.State(state).label)
+
+
 def test_one_of_four_officers_signs_the_first_stage(shared):
     prepared = shared.call(prepare)
     [document], review, before = prepared["documents"], prepared["review"], prepared["before"]
 
     outcomes = shared.race(
-        *[("approve", name, {"document": document, "review_id": review, "opinion": "同意。"}) for name in OFFICERS]
+        *[
+            ("approve", name, {"document": document, "review_id": review, "password": PASSWORD, "opinion": "同意。"})
+            for name in OFFICERS
+        ]
     )
 
     assert results(outcomes) == ["Conflict", "Conflict", "Conflict", "ok"]
-    assert {outcome.message for outcome in outcomes if not outcome.ok} == {
-        zh("Someone else has already decided this stage; the piece is now at %(stage)s.", stage="复审")
-    }
+    too_late = zh("Someone else has already decided this stage; the piece is now at %(stage)s.", stage="复审")
+    assert {outcome.message for outcome in outcomes if not outcome.ok} == {too_late}
     winner = OFFICERS[[outcome.ok for outcome in outcomes].index(True)]
     after = shared.call(report, [document])
     assert after["states"] == [("in_review", "复审", 1)]
     assert after["decisions"] == [[("初审", "approved", winner), ("复审", "pending", None), ("终审", "pending", None)]]
     assert after["events"] == before["events"] + [(document, "approved", winner, "in_review", "in_review", "初审")]
-    assert after["events_total"] == before["events_total"] + 1
+    # Each late click is refused and logged, as seen in the piece's state at that moment.
+    losers = sorted(name for name in OFFICERS if name != winner)
+    assert after["refusals"] == [(document, name, "in_review", "in_review", "approve", too_late) for name in losers]
+    assert after["events_total"] == before["events_total"] + 1 + len(losers)
     assert (after["problems"], after["chain"]) == ({}, "")
 
 
-def test_late_officers_without_the_forms_review_are_refused_the_next_stage(shared):
+def test_late_officers_without_the_forms_review_are_told_someone_else_decided_the_stage(shared):
     [document] = shared.call(prepare)["documents"]
 
-    outcomes = shared.race(*[("approve", name, {"document": document}) for name in OFFICERS])
+    outcomes = shared.race(*[("approve", name, {"document": document, "password": PASSWORD}) for name in OFFICERS])
 
-    # Without the review the form was made for, the late ones are judged at the stage the piece is now at.
-    assert results(outcomes) == ["PermissionDenied", "PermissionDenied", "PermissionDenied", "ok"]
-    assert {outcome.message for outcome in outcomes if not outcome.ok} == {
-        zh("You do not hold the role that acts at this stage.")
-    }
+    # Without the review the form was made for, the late ones could have acted at a stage of this round that
+    # someone else has decided since: a late click (409), not a refusal of who they are.
+    assert results(outcomes) == ["Conflict", "Conflict", "Conflict", "ok"]
+    too_late = zh("Someone else has already decided this stage; the piece is now at %(stage)s.", stage="复审")
+    assert {outcome.message for outcome in outcomes if not outcome.ok} == {too_late}
+    winner = OFFICERS[[outcome.ok for outcome in outcomes].index(True)]
     after = shared.call(report, [document])
     assert after["states"] == [("in_review", "复审", 1)]
-    assert [event[1:3] for event in after["events"]] == [
-        ("submitted", "drafter"),
-        ("approved", OFFICERS[[outcome.ok for outcome in outcomes].index(True)]),
+    assert [event[1:3] for event in after["events"]] == [("submitted", "drafter"), ("approved", winner)]
+    assert after["refusals"] == [
+        (document, name, "in_review", "in_review", "approve", too_late) for name in sorted(set(OFFICERS) - {winner})
     ]
     assert (after["problems"], after["chain"]) == ({}, "")
 
@@ -196,8 +214,8 @@ def test_one_of_an_approval_a_return_and_a_rejection_decides_the_stage(shared):
     prepared = shared.call(prepare)
     [document], review = prepared["documents"], prepared["review"]
     calls = [
-        ("approve", "officer1", {"opinion": "同意。"}),
-        ("request_changes", "officer2", {"reason": "请补充时间。"}),
+        ("approve", "officer1", {"password": PASSWORD, "opinion": "同意。"}),
+        ("return_for_changes", "officer2", {"reason": "请补充时间。"}),
         ("reject", "officer3", {"reason": "不宜发布。"}),
     ]
 
@@ -209,13 +227,22 @@ def test_one_of_an_approval_a_return_and_a_rejection_decides_the_stage(shared):
     action, winner, _params = calls[[outcome.ok for outcome in outcomes].index(True)]
     state, stage, recorded = {
         "approve": ("in_review", "复审", "approved"),
-        "request_changes": ("changes_requested", None, "changes_requested"),
+        "return_for_changes": ("returned", None, "returned"),
         "reject": ("rejected", None, "rejected"),
     }[action]
     after = shared.call(report, [document])
     assert after["states"] == [(state, stage, 1)]
     assert after["events"][1:] == [(document, recorded, winner, "in_review", state, "初审")]
     assert [decision for decision in after["decisions"][0] if decision[2] is not None] == [("初审", recorded, winner)]
+    # The others are refused, and logged, as late clicks: the stage they decided on has been decided.
+    if action == "approve":
+        too_late = zh("Someone else has already decided this stage; the piece is now at %(stage)s.", stage="复审")
+    else:
+        too_late = zh("This piece is no longer in review (it is now %(state)s).", state=label_in_zh(state))
+    attempted = {"approve": "approve", "return_for_changes": "return", "reject": "reject"}
+    assert after["refusals"] == sorted(
+        (document, name, state, state, attempted[action], too_late) for action, name, _params in calls if name != winner
+    )
     assert (after["problems"], after["chain"]) == ({}, "")
 
 
@@ -232,6 +259,9 @@ def test_a_double_submission_submits_once(shared):
     assert after["states"] == [("in_review", "初审", 1)]
     assert after["decisions"] == [[("初审", "pending", None), ("复审", "pending", None), ("终审", "pending", None)]]
     assert after["events"] == [(document, "submitted", "drafter", "draft", "in_review", "初审")]
+    assert after["refusals"] == [
+        (document, "drafter", "in_review", "in_review", "submit", zh("This piece has already been submitted."))
+    ]
     assert (after["problems"], after["chain"]) == ({}, "")
 
 
@@ -260,7 +290,7 @@ def test_two_publishers_at_once_are_recorded_one_after_the_other(shared):
 
 def test_a_publication_and_a_withdrawal_at_once_leave_one_of_them(shared):
     [document] = shared.call(prepare, approved_by=("officer1", "head", "leader"))["documents"]
-    publication = {"channel": "website", "url": "", "published_at": datetime.datetime(2026, 3, 1, tzinfo=datetime.UTC)}
+    publication = {"channel": "website", "url": "", "published_at": timezone.now().replace(microsecond=0)}
 
     outcomes = shared.race(
         ("publish", "publisher1", {"document": document, **publication}),
@@ -272,9 +302,11 @@ def test_a_publication_and_a_withdrawal_at_once_leave_one_of_them(shared):
     if outcomes[0].ok:
         assert outcomes[1].message == zh("This piece can no longer be withdrawn.")
         assert (after["states"], after["publications"]) == ([("published", None, 1)], [[("website", "publisher1")]])
+        assert after["refusals"] == [(document, "drafter", "published", "published", "withdraw", outcomes[1].message)]
     else:
         assert outcomes[0].message == zh("Only an approved piece can be marked published.")
         assert (after["states"], after["publications"]) == ([("withdrawn", None, 1)], [[]])
+        assert after["refusals"] == [(document, "publisher1", "withdrawn", "withdrawn", "publish", outcomes[0].message)]
     assert (after["problems"], after["chain"]) == ({}, "")
 
 
@@ -283,7 +315,10 @@ def test_approvals_of_different_pieces_at_once_all_land_on_one_chain(shared):
     documents, before = prepared["documents"], prepared["before"]
 
     outcomes = shared.race(
-        *[("approve", name, {"document": document}) for name, document in zip(OFFICERS, documents, strict=True)]
+        *[
+            ("approve", name, {"document": document, "password": PASSWORD})
+            for name, document in zip(OFFICERS, documents, strict=True)
+        ]
     )
 
     assert results(outcomes) == ["ok"] * len(OFFICERS)

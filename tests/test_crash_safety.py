@@ -13,9 +13,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from review import permissions, services, webhooks
 from review.defaults import create_clinic_workflow
-from review.models import AuditEvent, Document, Stage, Workflow
+from review.models import Document, Stage, Workflow
 from tests import factories
 from tests.invariants import problems, snapshot
 
@@ -38,7 +39,7 @@ def then_crash(original):
 class Action:
     prepare: callable  # (people) -> the piece, ready for the action
     perform: callable  # (piece, people) -> None
-    last_permission_step: str | None  # the last function of review.permissions the action calls
+    # Every action ends by deriving the piece's object permissions from its route: permissions.sync_grants.
     webhook: str | None  # the webhook event it fires
 
 
@@ -50,31 +51,26 @@ ACTIONS = {
     "submit": Action(
         lambda p: factories.make_document(drafter=p.drafter),
         lambda d, p: services.submit_document(document=d, user=p.drafter),
-        "open_stage",
         webhooks.Event.SUBMITTED,
     ),
     "approve": Action(
         lambda p: in_review(p),
-        lambda d, p: services.approve(document=d, user=p.officer, opinion="同意。"),
-        "open_stage",
+        lambda d, p: services.approve(document=d, user=p.officer, password=factories.PASSWORD, opinion="同意。"),
         webhooks.Event.APPROVED,
     ),
     "approve the final stage": Action(
         lambda p: in_review(p, p.officer, p.head),
-        lambda d, p: services.approve(document=d, user=p.leader, opinion="同意发布。"),
-        "open_publishing",
+        lambda d, p: services.approve(document=d, user=p.leader, password=factories.PASSWORD, opinion="同意发布。"),
         webhooks.Event.APPROVED,
     ),
-    "request_changes": Action(
+    "return_for_changes": Action(
         lambda p: in_review(p),
-        lambda d, p: services.request_changes(document=d, user=p.officer, reason="请补充时间。"),
-        "reopen_drafting",
+        lambda d, p: services.return_for_changes(document=d, user=p.officer, reason="请补充时间。"),
         webhooks.Event.RETURNED,
     ),
     "reject": Action(
         lambda p: in_review(p, p.officer),
         lambda d, p: services.reject(document=d, user=p.head, reason="不宜发布。"),
-        "close_stage",
         webhooks.Event.REJECTED,
     ),
     "publish": Action(
@@ -82,13 +78,11 @@ ACTIONS = {
         lambda d, p: services.publish(
             document=d, user=p.publisher, channel="website", url="https://example.org/n/1", published_at=timezone.now()
         ),
-        None,  # publishing moves no permission: the piece may go out on its other channels too
         webhooks.Event.PUBLISHED,
     ),
     "withdraw": Action(
         lambda p: in_review(p, p.officer),
         lambda d, p: services.withdraw(document=d, user=p.drafter, reason="活动取消。"),
-        "close_publishing",
         None,  # no webhook event for a withdrawal
     ),
 }
@@ -103,12 +97,10 @@ def crash_points(action: Action) -> dict:
         "after the audit event is written": mock.patch.object(
             AuditEvent.objects, "record", side_effect=then_crash(AuditEvent.objects.record)
         ),
+        "after the permissions are derived": mock.patch.object(
+            permissions, "sync_grants", side_effect=then_crash(permissions.sync_grants)
+        ),
     }
-    if action.last_permission_step:
-        step = getattr(permissions, action.last_permission_step)
-        points["after the permissions are moved"] = mock.patch.object(
-            permissions, action.last_permission_step, side_effect=then_crash(step)
-        )
     if action.webhook:
         points["after the webhook is queued"] = mock.patch.object(
             webhooks, "fire", side_effect=then_crash(webhooks.fire)

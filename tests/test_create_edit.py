@@ -1,11 +1,15 @@
 import pytest
-from django.core.exceptions import PermissionDenied
 from django.urls import reverse
+from django.utils.html import escape
 
+from audit.labels import Action as LogAction
 from review import services
-from review.models import AuditEvent, Document, content_hash
+from review.models import AuditAction, Document, content_hash
 from tests import factories
 from tests.factories import Role, last_event, payload, zh
+
+# The database is set up before the per-test fixtures, and checked after them (tests/conftest.py).
+pytestmark = pytest.mark.django_db
 
 DIRTY_BODY = '<p onclick="steal()">接种时间：每周二上午。</p><script>alert("x")</script><img src=x onerror="evil()">'
 CLEAN_BODY = "<p>接种时间：每周二上午。</p>"
@@ -57,17 +61,17 @@ def test_it_creates_a_sanitised_draft_with_its_first_revision(client_for, drafte
     assert revision.content_hash == content_hash(document.title, CLEAN_BODY)
     event = last_event(document)
     assert payload(event) == {
-        "action": AuditEvent.Action.CREATED,
+        "action": AuditAction.CREATED,
         "actor": drafter,
         "actor_name": "张晓雯",
         "actor_role": "",
         "from_state": "",
         "to_state": Document.State.DRAFT,
-        "stage": "",
-        "opinion": "",
+        "comment": "",
         "data": {},
     }
-    assert event.revision_hash == revision.content_hash
+    assert event.content_hash == revision.content_hash
+    assert (event.object_type, event.object_id, event.scope) == ("review.document", document.pk, str(department.pk))
 
 
 def test_it_sanitises_the_body_in_the_service_too(drafter, department):
@@ -118,7 +122,7 @@ def test_it_refuses_a_body_that_is_empty_once_cleaned(client_for, drafter, depar
         reverse("review:document_create"), form_data(department, body="<script>alert(1)</script>")
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert response.context["form"].errors["body"] == [zh("Write the piece before saving it.")]
     assert not Document.objects.exists()
 
@@ -128,7 +132,7 @@ def test_it_refuses_someone_who_drafts_for_no_department(client_for, officer, de
 
     assert response.status_code == 403
     assert not Document.objects.exists()
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(services.NotAllowed):
         services.create_document(
             drafter=officer, title="t", body="<p>x</p>", department=department, channels=["website"], kind="news"
         )
@@ -158,14 +162,13 @@ def test_it_edits_a_draft_into_a_new_sanitised_revision(client_for, drafter):
     assert document.current_revision.content_hash == content_hash("新标题", document.body)
     assert factories.fresh(document).revisions.get(number=1).content_hash == first.content_hash
     assert payload(last_event(document)) == {
-        "action": AuditEvent.Action.EDITED,
+        "action": AuditAction.EDITED,
         "actor": drafter,
         "actor_name": "张晓雯",
         "actor_role": "",
         "from_state": "",
         "to_state": "",
-        "stage": "",
-        "opinion": "",
+        "comment": "",
         "data": {"fields": ["body", "title"]},
     }
 
@@ -189,7 +192,7 @@ def test_it_records_nothing_when_nothing_changed(client_for, drafter):
     response = client_for(drafter).post(reverse("review:document_edit", args=[document.pk]), edit_data(document))
 
     assert response.status_code == 302
-    assert last_event(document).action == AuditEvent.Action.CREATED
+    assert last_event(document).action == AuditAction.CREATED
 
 
 def test_it_keeps_the_department_fixed(client_for, drafter, other_department):
@@ -211,8 +214,10 @@ def test_it_refuses_edits_once_submitted(client_for, drafter):
     client = client_for(drafter)
     url = reverse("review:document_edit", args=[document.pk])
 
-    assert client.get(url).status_code == 403
-    assert client.post(url, edit_data(document, title="偷偷改")).status_code == 403
+    # Too late to edit: a matter of the piece's state (a conflict), answered on its page, whatever was posted.
+    for response in (client.get(url, follow=True), client.post(url, edit_data(document, title="偷偷改"), follow=True)):
+        assert response.redirect_chain == [(document.get_absolute_url(), 302)]
+        assert factories.messages_of(response) == [zh("This piece can no longer be edited.")]
     assert factories.fresh(document).title == document.title
     assert document.revisions.count() == 1
     with pytest.raises(services.Conflict):
@@ -242,7 +247,7 @@ def test_it_hides_the_piece_from_another_department(client_for, drafter, outside
 
 def test_it_lets_the_drafter_edit_a_returned_piece(client_for, drafter, officer):
     document = factories.submitted_document(drafter=drafter)
-    services.request_changes(document=document, user=officer, reason="请补充时间。")
+    services.return_for_changes(document=document, user=officer, reason="请补充时间。")
 
     response = client_for(drafter).post(
         reverse("review:document_edit", args=[document.pk]), edit_data(document, body="<p>时间：周二。</p>")
@@ -250,7 +255,7 @@ def test_it_lets_the_drafter_edit_a_returned_piece(client_for, drafter, officer)
 
     assert response.status_code == 302
     document = factories.fresh(document)
-    assert document.state == Document.State.CHANGES_REQUESTED
+    assert document.state == Document.State.RETURNED
     assert document.current_revision.number == 2
     assert document.body == "<p>时间：周二。</p>"
 
@@ -261,13 +266,18 @@ def test_it_records_a_refused_edit(client_for, drafter):
     client_for(drafter).post(reverse("review:document_edit", args=[document.pk]), edit_data(document, title="偷偷改"))
 
     event = last_event(document)
-    assert (event.action, event.actor, event.data.get("attempted")) == (AuditEvent.Action.REFUSED, drafter, "edit")
+    assert (event.action, event.actor, event.data.get("attempted")) == (LogAction.REFUSED, drafter, "edit")
 
 
-def test_it_shows_the_refusal_reason(client_for, drafter):
+def test_it_shows_the_refusal_reason(client_for, drafter, department):
     document = factories.submitted_document(drafter=drafter)
+    draft = factories.make_document(drafter=drafter)
+    colleague = factories.make_user(roles=[(Role.DRAFTER, department)])
 
-    response = client_for(drafter).get(reverse("review:document_edit", args=[document.pk]))
+    too_late = client_for(drafter).get(reverse("review:document_edit", args=[document.pk]), follow=True)
+    not_theirs = client_for(colleague).get(reverse("review:document_edit", args=[draft.pk]))
 
-    assert response.status_code == 403
-    assert zh("Only the drafter can edit this piece, and only before it is submitted.") in response.content.decode()
+    assert too_late.redirect_chain == [(document.get_absolute_url(), 302)]
+    assert factories.messages_of(too_late) == [zh("This piece can no longer be edited.")]
+    assert not_theirs.status_code == 403
+    assert escape(zh("Only the drafter can edit this piece.")) in not_theirs.content.decode()

@@ -12,22 +12,34 @@ from django.core.management import CommandError, call_command
 from django.tasks import task_backends
 from django.tasks.backends.immediate import ImmediateBackend
 from django.urls import reverse
-from review.audit import event_hash
+from django.utils import timezone
 
+from accounts.models import AuditAction as AccountsAction
 from accounts.models import Membership
-from review import exports
-from review.models import AuditEvent, ExportJob
+from audit import exports
+from audit.chain import GENESIS_HASH, HASHED_FIELDS, canonical, event_hash, sign
+from audit.forms import events_matching
+from audit.labels import Action as LogAction
+from audit.models import AuditEvent, Checkpoint, ExportJob
+from review.models import AuditAction
 from tests import factories
 
 CREATE = reverse("review:audit_export_create")
+FORMULAS = ("=SUM(A1)", "@cmd", "+1", "-1", "\tx", "＝HYPERLINK()")
 
 
 @pytest.fixture
 def opinions(drafter, officer):
     """A piece with a Chinese title, and opinions a spreadsheet would take for formulas."""
     document = factories.submitted_document(drafter=drafter, title="关于开展流感疫苗接种的通知")
-    for opinion in ("=SUM(A1)", "@cmd", "+1", "-1", "\tx", "＝HYPERLINK()", "同意发布。"):
-        AuditEvent.objects.record(action=AuditEvent.Action.APPROVED, actor=officer, document=document, opinion=opinion)
+    for opinion in (*FORMULAS, "同意发布。"):
+        AuditEvent.objects.record(
+            action=AuditAction.APPROVED,
+            actor=officer,
+            obj=document,
+            scope=str(document.department_id),
+            comment=opinion,
+        )
     return document
 
 
@@ -53,6 +65,15 @@ def head() -> AuditEvent:
     return AuditEvent.objects.order_by("sequence").last()
 
 
+def job_page(job: ExportJob) -> str:
+    return reverse("review:audit_export", args=[job.pk])
+
+
+def piece_criteria(document) -> dict:
+    """What the auditor's "piece number" filter becomes in the audit log's own terms."""
+    return {"object_type": "review.document", "object_id": str(document.pk)}
+
+
 def test_it_runs_tasks_at_once_in_tests():
     assert isinstance(task_backends["default"], ImmediateBackend)
 
@@ -64,16 +85,19 @@ def test_it_streams_csv_with_a_bom_and_formulas_neutralised(client, opinions):
     assert body.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
     assert list(rows[0]) == list(exports.COLUMNS)
-    approvals = [row["opinion"] for row in rows if row["action"] == "approved"]
+    assert list(exports.COLUMNS) == [*HASHED_FIELDS, "prev_hash", "hash", "signature"]
+    approvals = [row["comment"] for row in rows if row["action"] == "approved"]
     assert approvals == ["'=SUM(A1)", "'@cmd", "'+1", "'-1", "'\tx", "'＝HYPERLINK()", "同意发布。"]
     assert any(row["object_repr"] == "关于开展流感疫苗接种的通知" for row in rows)
     assert any(row["actor_name"] == "李信" for row in rows)
     # The download is itself in the log, and in the file: the stream began after it was recorded.
     assert rows[-1]["action"] == "downloaded"
     assert [int(row["sequence"]) for row in rows] == list(range(1, head().sequence + 1))
+    assert [row["hash"] for row in rows] == list(AuditEvent.objects.values_list("hash", flat=True))
 
 
 def test_it_gives_a_manifest_that_vouches_for_the_csv(client, opinions):
+    checkpoint = Checkpoint.sign_head()
     response, body = download(client, "csv")
     manifest = manifest_of(client, response)
     last = head()
@@ -89,11 +113,19 @@ def test_it_gives_a_manifest_that_vouches_for_the_csv(client, opinions):
         "last_sequence": last.sequence,
         "head_sequence": last.sequence,
         "head_hash": last.hash,
+        "checkpoint": checkpoint.describe(),
         "sha256": hashlib.sha256(body).hexdigest(),
         "generated_at": manifest["generated_at"],
         "time_zone": "Asia/Shanghai",
     }
+    # The newest checkpoint, signed before the download was recorded, vouches for an earlier head.
+    assert manifest["checkpoint"]["sequence"] == last.sequence - 1
     assert datetime.datetime.fromisoformat(manifest["generated_at"]).utcoffset() == datetime.timedelta(hours=8)
+
+
+def test_it_gives_an_empty_checkpoint_before_the_first_is_signed(client, opinions):
+    response, _body = download(client, "csv")
+    assert manifest_of(client, response)["checkpoint"] == {}
 
 
 def test_it_records_the_download_before_streaming(client, auditor, opinions):
@@ -107,11 +139,11 @@ def test_it_records_the_download_before_streaming(client, auditor, opinions):
         "actor_role": Membership.Role.AUDITOR.value,
         "from_state": "",
         "to_state": "",
-        "stage": "",
-        "opinion": "",
+        "comment": "",
         "data": {"format": "csv", "filters": {"action": "approved"}, "export_job": job.pk},
     }
     assert job.status == ExportJob.Status.RUNNING  # nothing sent yet
+    assert (job.head_sequence, job.head_hash) == (event.sequence, event.hash)
     b"".join(response.streaming_content)
     job.refresh_from_db()
     assert job.status == ExportJob.Status.DONE
@@ -121,10 +153,11 @@ def test_it_records_the_download_before_streaming(client, auditor, opinions):
 def test_it_exports_only_the_filtered_events(client, opinions, drafter):
     response, body = download(client, "jsonl", action="approved", document=opinions.pk)
     records = [json.loads(line) for line in body.decode().splitlines()]
-    assert [record["opinion"] for record in records][:2] == ["=SUM(A1)", "@cmd"]
+    assert [record["comment"] for record in records][:2] == ["=SUM(A1)", "@cmd"]
     assert {record["action"] for record in records} == {"approved"}
+    assert {(record["object_type"], record["object_id"]) for record in records} == {("review.document", opinions.pk)}
     manifest = manifest_of(client, response)
-    assert manifest["filters"] == {"action": "approved", "document": str(opinions.pk)}
+    assert manifest["filters"] == {"action": "approved", **piece_criteria(opinions)}
     assert manifest["row_count"] == 7
     assert manifest["first_sequence"] == records[0]["sequence"]
     assert manifest["last_sequence"] == records[-1]["sequence"]
@@ -137,19 +170,25 @@ def test_it_streams_json_lines_that_recompute_to_the_chain(client, opinions):
     lines = body.decode("utf-8").splitlines()
     records = [json.loads(line) for line in lines]
     assert "关于开展流感疫苗接种的通知" in body.decode("utf-8")
+    assert [record["sequence"] for record in records] == list(range(1, head().sequence + 1))
+    prev_hash = GENESIS_HASH
     for record in records:
-        stored = record.pop("hash")
-        record["created_at"] = datetime.datetime.fromisoformat(record["created_at"])
-        assert event_hash(record) == stored
+        values = {name: record[name] for name in HASHED_FIELDS}
+        values["created_at"] = datetime.datetime.fromisoformat(record["created_at"])
+        assert record["prev_hash"] == prev_hash
+        assert event_hash(record["prev_hash"], canonical(values)) == record["hash"]
+        assert sign(record["hash"]) == record["signature"]
+        prev_hash = record["hash"]
     manifest = manifest_of(client, response)
     assert manifest["row_count"] == len(records)
+    assert manifest["head_hash"] == prev_hash
     assert manifest["sha256"] == hashlib.sha256(body).hexdigest()
 
 
 def test_it_marks_an_interrupted_stream_failed(auditor, opinions, monkeypatch):
     monkeypatch.setattr(exports, "CHUNK_BYTES", 1)
-    job = exports.start_export(user=auditor, format="jsonl", filters={})
-    stream = exports.stream_job(job)
+    job = exports.open_job(ExportJob.objects.create(requested_by=auditor, format="jsonl", filters={}))
+    stream = exports.stream_job(job, events_matching(job.filters))
     next(stream)
     stream.close()  # what the server does when the browser goes away
     job.refresh_from_db()
@@ -163,11 +202,11 @@ def test_it_writes_xlsx_in_the_background(client, auditor, opinions, django_capt
         response = client.post(CREATE, {"format": "xlsx", "document": opinions.pk})
     job = ExportJob.objects.get()
     assert response.status_code == 302
-    assert response.url == reverse("review:audit_export", args=[job.pk])
+    assert response.url == job_page(job)
     assert job.status == ExportJob.Status.DONE
     assert job.file.name.startswith("exports/audit-log-")
     # Requesting the file is not a download yet: nothing left the system.
-    assert head().action != AuditEvent.Action.DOWNLOADED
+    assert head().action != LogAction.DOWNLOADED
 
     page = client.get(response.url)
     download_url = reverse("review:audit_export_download", args=[job.pk])
@@ -182,17 +221,17 @@ def test_it_writes_xlsx_in_the_background(client, auditor, opinions, django_capt
 
     sheet = openpyxl.load_workbook(io.BytesIO(body)).worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))
-    assert len(rows) == 1 + job.row_count == 1 + opinions.audit_events.count()
-    opinion = exports.COLUMNS.index("opinion")
-    assert [row[opinion] for row in rows[1:] if row[opinion]][:2] == ["=SUM(A1)", "@cmd"]
-    formula_cell = sheet.cell(row=1 + [row[opinion] for row in rows].index("=SUM(A1)"), column=opinion + 1)
+    assert len(rows) == 1 + job.row_count == 1 + AuditEvent.objects.about(opinions).count()
+    comment = exports.COLUMNS.index("comment")
+    assert [row[comment] for row in rows[1:] if row[comment]][:2] == ["=SUM(A1)", "@cmd"]
+    formula_cell = sheet.cell(row=1 + [row[comment] for row in rows].index("=SUM(A1)"), column=comment + 1)
     assert formula_cell.data_type == "s"  # text, not a formula
     assert "关于开展流感疫苗接种的通知" in [row[exports.COLUMNS.index("object_repr")] for row in rows]
 
     event = head()
     assert factories.payload(event)["data"] == {
         "format": "xlsx",
-        "filters": {"document": str(opinions.pk)},
+        "filters": piece_criteria(opinions),
         "export_job": job.pk,
     }
     assert event.actor == auditor
@@ -203,10 +242,10 @@ def test_it_shows_progress_until_the_file_is_ready(client, auditor, opinions):
     client.post(CREATE, {"format": "xlsx"})
     job = ExportJob.objects.get()
     assert job.status == ExportJob.Status.PENDING
-    page = client.get(job.get_absolute_url())
+    page = client.get(job_page(job))
     assert 'hx-trigger="every 2s"' in page.text
     assert reverse("review:audit_export_download", args=[job.pk]) not in page.text
-    partial = client.get(job.get_absolute_url(), headers={"HX-Request": "true"})
+    partial = client.get(job_page(job), headers={"HX-Request": "true"})
     assert partial.text.lstrip().startswith('<div id="export-status"')
     assert client.get(reverse("review:audit_export_download", args=[job.pk])).status_code == 404
 
@@ -222,7 +261,7 @@ def test_it_keeps_a_download_to_the_auditor_who_asked_for_it(
     admin.is_superuser = True
     admin.save()
     urls = [
-        job.get_absolute_url(),
+        job_page(job),
         reverse("review:audit_export_download", args=[job.pk]),
         reverse("review:audit_export_manifest", args=[job.pk]),
     ]
@@ -243,7 +282,7 @@ def test_it_records_a_failed_export(client, opinions, monkeypatch, django_captur
     job = ExportJob.objects.get()
     assert job.status == ExportJob.Status.FAILED
     assert job.error == "disk full"
-    assert "disk full" in client.get(job.get_absolute_url()).text
+    assert "disk full" in client.get(job_page(job)).text
 
 
 def test_it_refuses_downloads_to_people_without_the_auditor_role(client_for, drafter):
@@ -261,6 +300,7 @@ def test_it_refuses_get_and_unknown_formats(client, opinions):
 
 @pytest.mark.parametrize("export_format", ["csv", "jsonl", "xlsx"])
 def test_the_command_writes_the_file_and_its_manifest(tmp_path, opinions, export_format, capsys):
+    checkpoint = Checkpoint.sign_head()
     path = tmp_path / f"audit.{export_format}"
     call_command("export_audit", "--format", export_format, "--output", str(path))
     manifest = json.loads((tmp_path / f"audit.{export_format}.manifest.json").read_text(encoding="utf-8"))
@@ -269,6 +309,7 @@ def test_the_command_writes_the_file_and_its_manifest(tmp_path, opinions, export
     assert manifest["row_count"] == last.sequence
     assert (manifest["first_sequence"], manifest["last_sequence"]) == (1, last.sequence)
     assert (manifest["head_sequence"], manifest["head_hash"]) == (last.sequence, last.hash)
+    assert manifest["checkpoint"] == checkpoint.describe()
     assert manifest["format"] == export_format
     assert manifest["file"] == path.name
     assert factories.payload(last) == {
@@ -278,8 +319,7 @@ def test_the_command_writes_the_file_and_its_manifest(tmp_path, opinions, export
         "actor_role": "",
         "from_state": "",
         "to_state": "",
-        "stage": "",
-        "opinion": "",
+        "comment": "",
         "data": {"format": export_format, "filters": {}, "command": "export_audit", "output": str(path)},
     }
     out = capsys.readouterr().out
@@ -288,12 +328,10 @@ def test_the_command_writes_the_file_and_its_manifest(tmp_path, opinions, export
 
 
 def test_the_command_exports_a_period(tmp_path, auditor, monkeypatch):
-    from django.utils import timezone
-
     for day in (1, 2, 3):
         moment = timezone.make_aware(datetime.datetime(2026, 3, day, 12))
         monkeypatch.setattr(timezone, "now", lambda moment=moment: moment)
-        AuditEvent.objects.record(action=AuditEvent.Action.LOGIN, actor=auditor, data={"day": day})
+        AuditEvent.objects.record(action=AccountsAction.LOGIN, actor=auditor, data={"day": day})
     monkeypatch.undo()
     path = tmp_path / "march.jsonl"
     call_command("export_audit", "--format=jsonl", f"--output={path}", "--since=2026-03-02", "--until=2026-03-02")
@@ -314,7 +352,6 @@ def test_the_command_refuses_a_bad_period(tmp_path, db):
 
 
 def test_the_command_writes_a_pdf(tmp_path, opinions):
-    pytest.importorskip("review.pdf", reason="review/pdf.py (write_audit_pdf) is not in this tree yet")
     pypdf = pytest.importorskip("pypdf")
     path = tmp_path / "audit.pdf"
     call_command("export_audit", "--format=pdf", f"--output={path}")
@@ -326,7 +363,6 @@ def test_the_command_writes_a_pdf(tmp_path, opinions):
 
 
 def test_it_writes_a_pdf_in_the_background(client, opinions, django_capture_on_commit_callbacks):
-    pytest.importorskip("review.pdf", reason="review/pdf.py (write_audit_pdf) is not in this tree yet")
     with django_capture_on_commit_callbacks(execute=True):
         client.post(CREATE, {"format": "pdf", "action": "approved"})
     job = ExportJob.objects.get()

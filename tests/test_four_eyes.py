@@ -1,14 +1,17 @@
 """Rule 3: the drafter never reviews their own piece, and no one acts at two stages of the same piece."""
 
 import pytest
-from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils.html import escape
 
+from audit.labels import Action as LogAction
 from review import services
-from review.models import AuditEvent, Document, StageReview
+from review.models import Document, StageReview
 from tests import factories
 from tests.factories import PASSWORD, Role, current_review, fresh, last_event, payload, zh
+
+# The database is set up before the per-test fixtures, and checked after them (tests/conftest.py).
+pytestmark = pytest.mark.django_db
 
 
 def url(name, document):
@@ -49,14 +52,13 @@ def test_it_refuses_the_drafter_reviewing_their_own_piece(client_for, drafting_o
     assert current_review(document).decision == StageReview.Decision.PENDING
     assert fresh(document).state == Document.State.IN_REVIEW
     assert payload(last_event(document)) == {
-        "action": AuditEvent.Action.REFUSED,
+        "action": LogAction.REFUSED,
         "actor": drafting_officer,
         "actor_name": "钱多多",
         "actor_role": "",
         "from_state": Document.State.IN_REVIEW,
         "to_state": Document.State.IN_REVIEW,
-        "stage": "",
-        "opinion": "",
+        "comment": "",
         "data": {"attempted": action, "reason": reason},
     }
 
@@ -66,8 +68,9 @@ def test_it_leaves_the_drafters_own_piece_out_of_their_queue(drafting_officer, o
 
     assert not Document.objects.awaiting(drafting_officer).exists()
     assert list(Document.objects.awaiting(officer)) == [document]
-    with pytest.raises(PermissionDenied):
-        services.approve(document=document, user=drafting_officer)
+    with pytest.raises(services.NotAllowed) as refused:
+        services.approve(document=document, user=drafting_officer, password=PASSWORD)
+    assert refused.value.message == zh("You drafted this piece; someone else must review it.")
 
     factories.approve_by(document, officer)
     assert fresh(document).current_stage.name == "复审"
@@ -95,7 +98,7 @@ def test_it_refuses_one_person_at_two_stages(client_for, drafter, officer_and_he
     assert current_review(document).decision == StageReview.Decision.PENDING
     event = last_event(document)
     assert (event.action, event.actor, event.data) == (
-        AuditEvent.Action.REFUSED,
+        LogAction.REFUSED,
         officer_and_head,
         {"attempted": "approve", "reason": reason},
     )
@@ -117,13 +120,16 @@ def test_it_refuses_a_return_at_a_second_stage_too(client_for, drafter, officer_
 
 def test_it_remembers_earlier_rounds(drafter, officer, officer_and_head):
     document = factories.approve_by(factories.submitted_document(drafter=drafter), officer)
-    services.request_changes(document=document, user=officer_and_head, reason="请修改。")
+    services.return_for_changes(document=document, user=officer_and_head, reason="请修改。")
     factories.submit(fresh(document))
 
     # Having acted at 复审 in the first round, the same person may not take 初审 in the second.
     assert not Document.objects.awaiting(officer_and_head).exists()
-    with pytest.raises(PermissionDenied):
-        services.approve(document=document, user=officer_and_head)
+    with pytest.raises(services.NotAllowed) as refused:
+        services.approve(document=document, user=officer_and_head, password=PASSWORD)
+    assert refused.value.message == zh(
+        "You already acted at the %(stage)s stage of this piece; no one acts at two stages.", stage="复审"
+    )
     assert list(Document.objects.awaiting(officer)) == [document]
 
 

@@ -12,8 +12,9 @@ import pytest
 from django.conf import settings
 from pypdf import PdfReader
 
-from review import pdf
-from review.models import AuditEvent
+from audit import pdf
+from audit.models import AuditEvent
+from review.pdf import signoff_sheet_pdf
 from tests import factories
 from tests.factories import zh
 
@@ -29,9 +30,10 @@ RENDER_WITHOUT_SYSTEM_FONTS = textwrap.dedent(
     import django
     django.setup()
     from pypdf import PdfReader
-    from review.pdf import render_pdf
+    from audit.pdf import render_pdf
     document = {"pk": 7, "title": "关于开展冬季流感疫苗接种工作的通知", "department": "公共卫生科"}
-    content = render_pdf("review/pdf/signoff_sheet.html", {"document": document, "code": "7-0123456789"})
+    code = "0123456789abcdef0123-0123456789"
+    content = render_pdf("review/pdf/signoff_sheet.html", {"document": document, "code": code})
     reader = PdfReader(io.BytesIO(content))
     fonts = [font.get_object() for font in reader.pages[0]["/Resources"]["/Font"].values()]
     json.dump({
@@ -86,7 +88,7 @@ def test_it_renders_chinese_without_any_system_font(tmp_path):
     found = json.loads(result.stdout)
     assert "关于开展冬季流感疫苗接种工作的通知" in found["text"]
     assert "公共卫生科" in found["text"]
-    assert "7-0123456789" in found["text"]
+    assert "0123456789abcdef0123-0123456789" in found["text"]
     assert found["fonts"] and all(name.endswith("+Imprimatur-Sans") for name in found["fonts"])
     assert all(found["embedded"])
 
@@ -94,7 +96,7 @@ def test_it_renders_chinese_without_any_system_font(tmp_path):
 def test_it_embeds_only_the_shipped_font(db, drafter, officer):
     document = factories.approved_document(officer, drafter=drafter, title="疫苗接种通知")
 
-    content = pdf.signoff_sheet_pdf(document)
+    content = signoff_sheet_pdf(document)
 
     # A subset (a 6-letter tag, then the family the stylesheet gives the shipped font); no other font.
     assert {re.sub(r"^/[A-Z]{6}\+", "", name) for name in embedded_fonts(content)} <= {
@@ -117,7 +119,7 @@ def test_it_keeps_user_text_from_loading_files(db, drafter, officer):
     title = '<img src="file:///etc/passwd"> 通知'
     document = factories.approved_document(officer, drafter=drafter, title=title)
 
-    text = pdf_text(pdf.signoff_sheet_pdf(document))
+    text = pdf_text(signoff_sheet_pdf(document))
 
     assert title in text
     fonts = pdf.FONT_DIR.as_uri()

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.template.loader import render_to_string
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,8 +47,6 @@ def test_it_shows_generic_error_pages(client, settings, db):
     response = client.get("/documents/does-not-exist/")
     assert response.status_code == 404
     assert "Traceback" not in response.content.decode()
-
-    from django.template.loader import render_to_string
 
     page = render_to_string("500.html")
     assert "Traceback" not in page and "Imprimatur" in page

@@ -5,10 +5,15 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.labels import Action as LogAction
+from audit.models import AuditEvent
 from review import services
-from review.models import AuditEvent, Document, Publication, StageReview
+from review.models import AuditAction, Document, Publication, StageReview
 from tests import factories
 from tests.factories import PASSWORD, Role, current_review, fresh, last_event, payload, zh
+
+# The database is set up before the per-test fixtures, and checked after them (tests/conftest.py).
+pytestmark = pytest.mark.django_db
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 LINK = "https://example.org/news/flu-vaccine"
@@ -18,8 +23,14 @@ def url(name, document):
     return reverse(f"review:document_{name}", args=[document.pk])
 
 
-def publish_data(channel="website"):
-    return {"channel": channel, "url": LINK, "published_at": "2026-03-01T09:30"}
+def this_minute() -> datetime.datetime:
+    """Return the current minute in Shanghai: a publication time after the test's piece was written, not ahead."""
+    return timezone.now().astimezone(SHANGHAI).replace(second=0, microsecond=0)
+
+
+def publish_data(channel="website", published_at: datetime.datetime | None = None):
+    when = (published_at or this_minute()).astimezone(SHANGHAI)
+    return {"channel": channel, "url": LINK, "published_at": f"{when:%Y-%m-%dT%H:%M}"}
 
 
 @pytest.fixture
@@ -48,35 +59,35 @@ def test_it_takes_a_piece_from_draft_to_published(client_for, department, drafte
         assert response.status_code == 302
     assert fresh(document).state == Document.State.APPROVED
 
-    response = client_for(publisher).post(url("publish", document), publish_data())
+    published_at = this_minute()
+    response = client_for(publisher).post(url("publish", document), publish_data(published_at=published_at))
 
     assert response.status_code == 302
     assert response.url == document.get_absolute_url()
     document = fresh(document)
     assert document.state == Document.State.PUBLISHED
     publication = Publication.objects.get()
-    published_at = datetime.datetime(2026, 3, 1, 9, 30, tzinfo=SHANGHAI)
     assert (publication.document, publication.channel, publication.url) == (document, "website", LINK)
     assert (publication.published_at, publication.publisher) == (published_at, publisher)
     assert publication.revision == document.current_revision
     assert payload(last_event(document)) == {
-        "action": AuditEvent.Action.PUBLISHED,
+        "action": AuditAction.PUBLISHED,
         "actor": publisher,
         "actor_name": "赵敏",
         "actor_role": "",
         "from_state": Document.State.APPROVED,
         "to_state": Document.State.PUBLISHED,
-        "stage": "",
-        "opinion": "",
-        "data": {"channel": "website", "url": LINK, "published_at": "2026-03-01T09:30:00+08:00"},
+        "comment": "",
+        "data": {"channel": "website", "url": LINK, "published_at": f"{published_at:%Y-%m-%dT%H:%M}:00+08:00"},
     }
-    assert list(document.audit_events.values_list("action", "stage")) == [
-        (AuditEvent.Action.CREATED, ""),
-        (AuditEvent.Action.SUBMITTED, "初审"),
-        (AuditEvent.Action.APPROVED, "初审"),
-        (AuditEvent.Action.APPROVED, "复审"),
-        (AuditEvent.Action.APPROVED, "终审"),
-        (AuditEvent.Action.PUBLISHED, ""),
+    events = AuditEvent.objects.about(document).order_by("sequence")
+    assert [(event.action, event.data.get("stage", "")) for event in events] == [
+        (AuditAction.CREATED, ""),
+        (AuditAction.SUBMITTED, "初审"),
+        (AuditAction.APPROVED, "初审"),
+        (AuditAction.APPROVED, "复审"),
+        (AuditAction.APPROVED, "终审"),
+        (AuditAction.PUBLISHED, ""),
     ]
 
 
@@ -100,10 +111,16 @@ def test_it_refuses_a_channel_that_was_not_approved(client_for, approved, publis
     assert "channel" in response.context["publish_form"].errors
     assert fresh(approved).state == Document.State.APPROVED
     assert not Publication.objects.exists()
-    with pytest.raises(ValueError):
+    with pytest.raises(services.Invalid) as refused:
         services.publish(
             document=approved, user=publisher, channel="weibo", url="", published_at=datetime.datetime.now(SHANGHAI)
         )
+    assert (refused.value.field, refused.value.message) == (
+        "channel",
+        zh("This channel was not approved for the piece."),
+    )
+    assert fresh(approved).state == Document.State.APPROVED
+    assert not Publication.objects.exists()
 
 
 def test_it_requires_the_time(client_for, approved, publisher):
@@ -112,6 +129,29 @@ def test_it_requires_the_time(client_for, approved, publisher):
     assert response.status_code == 400
     assert "published_at" in response.context["publish_form"].errors
     assert not Publication.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("moved", "message"),
+    [
+        (-datetime.timedelta(days=30), "The piece did not exist yet at that time."),
+        (datetime.timedelta(days=3), "That time is in the future; record a publication once it is out."),
+    ],
+)
+def test_it_refuses_a_time_before_the_piece_or_in_the_future(client_for, approved, publisher, moved, message):
+    before = last_event(approved).sequence
+
+    response = client_for(publisher).post(url("publish", approved), publish_data(published_at=this_minute() + moved))
+
+    assert response.status_code == 400
+    assert response.context["publish_form"].errors["published_at"] == [zh(message)]
+    assert fresh(approved).state == Document.State.APPROVED
+    assert not Publication.objects.exists()
+    # An input error the publisher simply corrects: nothing is written to the audit log.
+    assert last_event(approved).sequence == before
+    with pytest.raises(services.Invalid) as refused:
+        services.publish(document=approved, user=publisher, channel="website", published_at=this_minute() + moved)
+    assert (refused.value.field, refused.value.message) == ("published_at", zh(message))
 
 
 def test_it_refuses_get(client_for, approved, publisher):
@@ -127,14 +167,13 @@ def test_it_refuses_someone_who_is_not_a_publisher(client_for, approved, drafter
     assert fresh(approved).state == Document.State.APPROVED
     assert not Publication.objects.exists()
     assert payload(last_event(approved)) == {
-        "action": AuditEvent.Action.REFUSED,
+        "action": LogAction.REFUSED,
         "actor": leader,
         "actor_name": "陈志强",
         "actor_role": "",
         "from_state": Document.State.APPROVED,
         "to_state": Document.State.APPROVED,
-        "stage": "",
-        "opinion": "",
+        "comment": "",
         "data": {"attempted": "publish", "reason": reason},
     }
     assert client_for(drafter).post(url("publish", approved), publish_data()).status_code == 403
@@ -170,7 +209,7 @@ def test_it_refuses_a_piece_that_is_not_approved(client_for, drafter, officer, h
     assert not Publication.objects.exists()
     event = last_event(document)
     assert (event.action, event.actor, event.data) == (
-        AuditEvent.Action.REFUSED,
+        LogAction.REFUSED,
         drafter,
         {"attempted": "publish", "reason": reason},
     )
@@ -205,8 +244,8 @@ def test_it_needs_the_principal_leader_for_a_major_matter(
         "审定",
     )
     event = last_event(document)
-    assert (event.action, event.actor, event.stage, event.to_state) == (
-        AuditEvent.Action.APPROVED,
+    assert (event.action, event.actor, event.data["stage"], event.to_state) == (
+        AuditAction.APPROVED,
         principal,
         "审定",
         Document.State.APPROVED,

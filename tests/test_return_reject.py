@@ -1,11 +1,14 @@
 import pytest
 from django.urls import reverse
 
+from audit.labels import Action as LogAction
 from review import services
-from review.models import AuditEvent, Document, StageReview, content_hash
-from review.permissions import holds
+from review.models import AuditAction, Document, StageReview, content_hash
 from tests import factories
 from tests.factories import PASSWORD, Role, current_review, fresh, last_event, payload, zh
+
+# The database is set up before the per-test fixtures, and checked after them (tests/conftest.py).
+pytestmark = pytest.mark.django_db
 
 REASON = "请补充接种地点，并核对时间。"
 
@@ -22,32 +25,36 @@ def test_it_returns_the_piece_to_its_drafter(client_for, drafter, officer, head)
 
     assert response.status_code == 302
     document = fresh(document)
-    assert document.state == Document.State.CHANGES_REQUESTED
+    assert document.state == Document.State.RETURNED
     assert document.current_stage is None
     assert payload(last_event(document)) == {
-        "action": AuditEvent.Action.CHANGES_REQUESTED,
+        "action": AuditAction.RETURNED,
         "actor": head,
         "actor_name": "王建国",
         "actor_role": Role.DEPARTMENT_HEAD,
         "from_state": Document.State.IN_REVIEW,
-        "to_state": Document.State.CHANGES_REQUESTED,
-        "stage": "复审",
-        "opinion": REASON,
-        "data": {"round": 1, "stage_review": review.pk, "revision": document.current_revision.content_hash},
+        "to_state": Document.State.RETURNED,
+        "comment": REASON,
+        "data": {
+            "round": 1,
+            "stage": "复审",
+            "stage_review": review.pk,
+            "revision": document.current_revision.content_hash,
+        },
     }
     decisions = [(r.meaning, r.decision) for r in document.stage_reviews.order_by("stage__position")]
     assert decisions == [
         ("初审", StageReview.Decision.APPROVED),
-        ("复审", StageReview.Decision.CHANGES_REQUESTED),
+        ("复审", StageReview.Decision.RETURNED),
         ("终审", StageReview.Decision.CANCELLED),
     ]
-    assert holds(drafter, "change_document", document)
-    assert not holds(head, "review_document", document)
+    assert document.granted(drafter, "change_document")
+    assert not document.granted(head, "review_document")
 
 
 def test_it_shows_the_drafter_why(client_for, drafter, officer):
     document = factories.submitted_document(drafter=drafter)
-    services.request_changes(document=document, user=officer, reason=REASON)
+    services.return_for_changes(document=document, user=officer, reason=REASON)
 
     response = client_for(drafter).get(document.get_absolute_url())
 
@@ -71,7 +78,7 @@ def test_it_requires_a_reason_and_keeps_the_form(client_for, drafter, officer):
     document = fresh(document)
     assert document.state == Document.State.IN_REVIEW
     assert current_review(document).decision == StageReview.Decision.PENDING
-    assert last_event(document).action == AuditEvent.Action.SUBMITTED
+    assert last_event(document).action == AuditAction.SUBMITTED
 
 
 def test_it_keeps_the_typed_opinion_when_the_form_is_invalid(client_for, drafter, officer):
@@ -88,11 +95,19 @@ def test_it_keeps_the_typed_opinion_when_the_form_is_invalid(client_for, drafter
 def test_it_refuses_a_blank_reason_in_the_service(drafter, officer):
     document = factories.submitted_document(drafter=drafter)
 
-    with pytest.raises(ValueError):
-        services.request_changes(document=document, user=officer, reason=" \n ")
-    with pytest.raises(ValueError):
+    with pytest.raises(services.Invalid) as returned:
+        services.return_for_changes(document=document, user=officer, reason=" \n ")
+    with pytest.raises(services.Invalid) as rejected:
         services.reject(document=document, user=officer, reason="")
-    assert fresh(document).state == Document.State.IN_REVIEW
+
+    reason = zh("Give a reason, so the drafter knows what to do.")
+    assert (returned.value.field, returned.value.message) == ("reason", reason)
+    assert (rejected.value.field, rejected.value.message) == ("reason", reason)
+    document = fresh(document)
+    assert document.state == Document.State.IN_REVIEW
+    assert current_review(document).decision == StageReview.Decision.PENDING
+    # An input error the reviewer simply corrects: not written to the audit log.
+    assert last_event(document).action == AuditAction.SUBMITTED
 
 
 def test_it_refuses_get(client_for, drafter, officer):
@@ -117,12 +132,12 @@ def test_it_refuses_the_wrong_people(client_for, drafter, officer, head, outside
     document = fresh(document)
     assert (document.state, document.current_stage.name) == (Document.State.IN_REVIEW, "复审")
     event = last_event(document)
-    assert (event.action, event.actor, event.data["attempted"]) == (AuditEvent.Action.REFUSED, officer, "reject")
+    assert (event.action, event.actor, event.data["attempted"]) == (LogAction.REFUSED, officer, "reject")
 
 
 def test_it_starts_again_at_the_first_stage_on_resubmission(client_for, drafter, officer, head):
     document = factories.approve_by(factories.submitted_document(drafter=drafter), officer)
-    services.request_changes(document=document, user=head, reason=REASON)
+    services.return_for_changes(document=document, user=head, reason=REASON)
 
     response = client_for(drafter).post(url("submit", document))
 
@@ -130,15 +145,14 @@ def test_it_starts_again_at_the_first_stage_on_resubmission(client_for, drafter,
     document = fresh(document)
     assert (document.state, document.current_stage.name, document.round) == (Document.State.IN_REVIEW, "初审", 2)
     assert payload(last_event(document)) == {
-        "action": AuditEvent.Action.SUBMITTED,
+        "action": AuditAction.SUBMITTED,
         "actor": drafter,
         "actor_name": "张晓雯",
         "actor_role": "",
-        "from_state": Document.State.CHANGES_REQUESTED,
+        "from_state": Document.State.RETURNED,
         "to_state": Document.State.IN_REVIEW,
-        "stage": "初审",
-        "opinion": "",
-        "data": {"round": 2, "stages": ["初审", "复审", "终审"]},
+        "comment": "",
+        "data": {"round": 2, "stage": "初审", "stages": ["初审", "复审", "终审"]},
     }
     second_round = document.stage_reviews.filter(round=2).order_by("stage__position")
     assert [(r.meaning, r.decision) for r in second_round] == [
@@ -159,7 +173,7 @@ def test_it_starts_again_at_the_first_stage_on_resubmission(client_for, drafter,
 def test_it_binds_the_new_rounds_signatures_to_the_changed_content(drafter, officer, head, leader):
     document = factories.approve_by(factories.submitted_document(drafter=drafter), officer)
     old_hash = fresh(document).current_revision.content_hash
-    services.request_changes(document=document, user=head, reason=REASON)
+    services.return_for_changes(document=document, user=head, reason=REASON)
     services.edit_document(document=fresh(document), user=drafter, body="<p>地点：卫生院一楼。</p>")
 
     document = factories.approve_by(factories.submit(fresh(document)), officer, head, leader)
@@ -175,7 +189,7 @@ def test_it_refuses_a_stale_form_from_the_previous_round(client_for, drafter, of
     document = factories.submitted_document(drafter=drafter)
     stale = current_review(document)
     factories.approve_by(document, officer)
-    services.request_changes(document=document, user=head, reason=REASON)
+    services.return_for_changes(document=document, user=head, reason=REASON)
     factories.submit(fresh(document))
 
     response = client_for(officer).post(
@@ -188,7 +202,7 @@ def test_it_refuses_a_stale_form_from_the_previous_round(client_for, drafter, of
     document = fresh(document)
     assert (document.round, document.current_stage.name) == (2, "初审")
     assert current_review(document).decision == StageReview.Decision.PENDING
-    assert last_event(document).action == AuditEvent.Action.REFUSED
+    assert last_event(document).action == LogAction.REFUSED
 
 
 def test_it_rejects_the_piece_for_good(client_for, drafter, officer, publisher):
@@ -202,22 +216,26 @@ def test_it_rejects_the_piece_for_good(client_for, drafter, officer, publisher):
     assert document.state == Document.State.REJECTED
     assert document.current_stage is None
     assert payload(last_event(document)) == {
-        "action": AuditEvent.Action.REJECTED,
+        "action": AuditAction.REJECTED,
         "actor": officer,
         "actor_name": "李信",
         "actor_role": Role.INFORMATION_OFFICER,
         "from_state": Document.State.IN_REVIEW,
         "to_state": Document.State.REJECTED,
-        "stage": "初审",
-        "opinion": "内容不宜发布。",
-        "data": {"round": 1, "stage_review": review.pk, "revision": document.current_revision.content_hash},
+        "comment": "内容不宜发布。",
+        "data": {
+            "round": 1,
+            "stage": "初审",
+            "stage_review": review.pk,
+            "revision": document.current_revision.content_hash,
+        },
     }
     assert list(document.stage_reviews.values_list("decision", flat=True).order_by("stage__position")) == [
         StageReview.Decision.REJECTED,
         StageReview.Decision.CANCELLED,
         StageReview.Decision.CANCELLED,
     ]
-    assert not holds(drafter, "change_document", document)
+    assert not document.granted(drafter, "change_document")
     client_for(drafter).post(url("submit", document))
     assert fresh(document).state == Document.State.REJECTED
 

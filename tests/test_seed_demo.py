@@ -4,11 +4,12 @@ from collections import Counter
 import pytest
 from django.core.management import call_command
 from django.http import HttpRequest
-from review.audit import verify_chain
 
 from accounts.models import Department, Membership, User
+from audit.models import AuditEvent
+from audit.verify import verify_chain
 from review.management.commands.seed_demo import PEOPLE, PIECES
-from review.models import AuditEvent, Document, Publication, StageReview
+from review.models import AuditAction, Document, Publication, StageReview
 
 PASSWORD = "demo-pass-2026"  # the README promises it
 USERNAMES = [username for username, *_ in PEOPLE] + ["admin"]
@@ -73,7 +74,7 @@ def test_it_makes_pieces_in_several_states(seeded):
         Document.State.IN_REVIEW: 5,
         Document.State.APPROVED: 1,
         Document.State.PUBLISHED: 1,
-        Document.State.CHANGES_REQUESTED: 1,
+        Document.State.RETURNED: 1,
     }
     stages = Counter(Document.objects.filter(state="in_review").values_list("current_stage__name", flat=True))
     assert stages == {"初审": 2, "复审": 1, "终审": 1, "审定": 1}
@@ -100,4 +101,4 @@ def test_it_gives_each_reviewer_a_queue(seeded):
 
 def test_it_leaves_an_intact_audit_chain(seeded):
     assert verify_chain().ok
-    assert AuditEvent.objects.filter(action=AuditEvent.Action.PUBLISHED).count() == 1
+    assert AuditEvent.objects.filter(action=AuditAction.PUBLISHED).count() == 1

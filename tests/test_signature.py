@@ -3,9 +3,15 @@
 import pytest
 from django.urls import reverse
 
-from review.models import AuditEvent, Document, StageReview
+from accounts.models import AuditAction as AccountsAction
+from audit.labels import Action as LogAction
+from audit.models import AuditEvent
+from review.models import AuditAction, Document, StageReview
 from tests import factories
 from tests.factories import PASSWORD, current_review, fresh, zh
+
+# The database is set up before the per-test fixtures, and checked after them (tests/conftest.py).
+pytestmark = pytest.mark.django_db
 
 
 def approve(client, document, **data):
@@ -32,13 +38,13 @@ def test_it_refuses_an_approval_without_the_right_password(client_for, drafter, 
     assert "同意。" in response.content.decode()  # what the reviewer typed is kept
     assert fresh(document).state == Document.State.IN_REVIEW
     assert current_review(document).decision == StageReview.Decision.PENDING
-    assert not AuditEvent.objects.filter(document=document, action=AuditEvent.Action.APPROVED).exists()
+    assert not AuditEvent.objects.about(document).filter(action=AuditAction.APPROVED).exists()
     events = list(AuditEvent.objects.filter(sequence__gt=before).order_by("sequence"))
     if password:
         # A wrong password is a failed login (it counts toward lockout) and a refused approval.
         assert [(e.action, e.data) for e in events] == [
-            (AuditEvent.Action.LOGIN_FAILED, {"username": "officer"}),
-            (AuditEvent.Action.REFUSED, {"attempted": "approve", "reason": "wrong signature password"}),
+            (AccountsAction.LOGIN_FAILED, {"username": "officer"}),
+            (LogAction.REFUSED, {"attempted": "approve", "reason": zh(message)}),
         ]
     else:
         assert events == []
@@ -67,4 +73,4 @@ def test_it_needs_no_password_to_return_a_piece(client_for, drafter, officer):
     )
 
     assert response.status_code == 302
-    assert fresh(document).state == Document.State.CHANGES_REQUESTED
+    assert fresh(document).state == Document.State.RETURNED

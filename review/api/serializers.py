@@ -218,7 +218,9 @@ class DocumentDetailSerializer(DocumentSerializer):
 
     @extend_schema_field(
         serializers.ListField(
-            child=serializers.ChoiceField(choices=["edit", "submit", "approve", "return", "reject", "publish"])
+            child=serializers.ChoiceField(
+                choices=["edit", "submit", "approve", "return", "reject", "publish", "withdraw"]
+            )
         )
     )
     def get_actions(self, document):

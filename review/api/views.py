@@ -8,7 +8,7 @@ Every error, wherever it arises, is JSON.
 
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.urls import reverse
@@ -73,6 +73,8 @@ def as_api_error(exc: Exception) -> Exception:
         return exceptions.ValidationError({exc.field or "non_field_errors": [exc.message]})
     if isinstance(exc, services.NotAllowed):
         return exceptions.PermissionDenied(exc.message)
+    if isinstance(exc, PermissionDenied) and str(exc):
+        return exceptions.PermissionDenied(str(exc))  # DRF would answer its generic message instead
     if isinstance(exc, RequestDataTooBig):
         return TooLarge()
     if isinstance(exc, SuspiciousOperation):
@@ -330,6 +332,9 @@ class WithdrawView(APIView):
     )
     def post(self, request, pk):
         document = get_visible_document(request.user, pk)
+        # Who and when come before what: a late or unauthorised withdrawal is refused whatever the body holds.
+        with services.refused_as("withdraw", request.user, document):
+            services.check_withdrawable(document, request.user)
         serializer = serializers.WithdrawSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.withdraw(document=document, user=request.user, reason=serializer.validated_data["reason"])

@@ -88,6 +88,10 @@ def audit_log(request):
 def audit_verification(request):
     """The chain's panel: the newest verification's result and any full one still running (polled by htmx)."""
     require_auditor(request.user)
+    return _verification_panel(request)
+
+
+def _verification_panel(request):
     context = {"head": AuditEvent.objects.head(), "checkpoint": Checkpoint.objects.latest_signed()}
     return render(request, "review/_audit_verification.html", {**context, **_verification_context()})
 
@@ -103,7 +107,8 @@ def audit_verify(request):
             run = Verification.objects.create(kind=Verification.Kind.FULL, requested_by=request.user)
             transaction.on_commit(lambda: verify_audit_chain.enqueue(run.pk))
     if request.headers.get("HX-Request"):
-        return audit_verification(request)
+        # The panel itself (audit_verification answers GET only, as htmx polls it).
+        return _verification_panel(request)
     messages.success(request, _("The whole chain is being verified; this page shows the progress."))
     return redirect("review:audit")
 

@@ -74,7 +74,9 @@ def render_detail(request, document: Document, *, status: int = 200, **forms):
     return render(request, "review/document_detail.html", detail_context(request, document, **forms), status=status)
 
 
-def answer_refusal(request, document: Document, refusal: services.Refusal, *, form=None, form_name: str = ""):
+def answer_refusal(
+    request, document: Document, refusal: services.Refusal, *, form=None, form_name: str = "", **context
+):
     """Answer a refused action: an input error on its form (400; 429 when signing is locked), else the conflict's
     reason on the piece's page; what the person may not do answers 403."""
     if isinstance(refusal, services.NotAllowed):
@@ -82,7 +84,7 @@ def answer_refusal(request, document: Document, refusal: services.Refusal, *, fo
     if form is not None and refusal.field is not None:
         form.add_error(FORM_FIELDS.get(refusal.field, refusal.field), refusal.message)
         status = 429 if isinstance(refusal, services.Locked) else 400
-        return render_detail(request, document, status=status, **{form_name: form})
+        return render_detail(request, document, status=status, **{form_name: form}, **context)
     messages.error(request, refusal.message)
     return redirect(document)
 
@@ -212,7 +214,7 @@ def _decide(request, pk, action: str):
             services.reject(document=document, user=request.user, reason=opinion, review_id=review_id)
             messages.success(request, _("Rejected."))
     except services.Refusal as refusal:
-        return answer_refusal(request, document, refusal, form=form, form_name="decision_form")
+        return answer_refusal(request, document, refusal, form=form, form_name="decision_form", decision_action=action)
     if Document.objects.awaiting(request.user).exists():
         return redirect("review:queue")
     return redirect(document)
