@@ -16,7 +16,6 @@ class AuditAction(models.TextChoices):
     LOGOUT = "logout", _("Logged out")
     LOGIN_FAILED = "login_failed", _("Failed login")
     LOCKED_OUT = "locked_out", _("Locked out after failed logins")
-    TOKEN_ISSUED = "token_issued", _("API token issued")
     MEMBERSHIP_ADDED = "membership_added", _("Role granted")
     MEMBERSHIP_REMOVED = "membership_removed", _("Role removed")
 

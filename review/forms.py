@@ -11,6 +11,7 @@ from accounts.models import Department, Membership
 from audit import labels
 from audit.forms import MAX_ID, PeriodForm
 
+from . import services
 from .models import Channel, Document
 
 
@@ -38,6 +39,13 @@ class DocumentForm(forms.ModelForm):
             self.fields["department"].disabled = True
         elif self.fields["department"].queryset.count() == 1:
             self.fields["department"].initial = self.fields["department"].queryset.get()
+
+    def clean_body(self):
+        # The service's own check, here too, so that an empty body is reported with the other fields.
+        try:
+            return services.clean_body(self.cleaned_data["body"])
+        except services.Invalid as refusal:
+            raise forms.ValidationError(refusal.message) from None
 
 
 class DecisionForm(forms.Form):

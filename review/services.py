@@ -83,7 +83,10 @@ class Locked(Refusal):
 
 
 def record_refusal(*, user, document: Document | None, attempted: str, reason: str) -> None:
-    """Write a refused action to the audit log."""
+    """Write a refused action to the audit log, with the piece as stored now: the state the refusal was decided
+    on (the caller's copy may predate a change the service saw under its lock, the reason for a late click)."""
+    if document is not None:
+        document = Document.objects.select_related("current_revision").get(pk=document.pk)
     state = document.state if document is not None else ""
     revision = document.current_revision if document is not None else None
     AuditEvent.objects.record(
@@ -153,7 +156,8 @@ def _new_revision(document: Document, author: User) -> Revision:
     return revision
 
 
-def _clean_body(body: str) -> str:
+def clean_body(body: str) -> str:
+    """Return the body as stored: sanitised, and refused when nothing is left of it."""
     body = sanitise(body)
     if not body:
         raise Invalid(_("Write the piece before saving it."), field="body")
@@ -187,7 +191,7 @@ def create_document(
             raise NotAllowed(_("You do not draft for %(department)s.") % {"department": department})
         document = Document.objects.create(
             title=title,
-            body=_clean_body(body),
+            body=clean_body(body),
             department=department,
             drafter=drafter,
             channels=channels,
@@ -217,7 +221,7 @@ def edit_document(*, document: Document, user: User, **changes) -> Document:
         document = _locked(document)
         check_editable(document, user)
         if "body" in changes:
-            changes["body"] = _clean_body(changes["body"])
+            changes["body"] = clean_body(changes["body"])
         changed = sorted(
             name for name in EDITABLE_FIELDS if name in changes and getattr(document, name) != changes[name]
         )

@@ -8,6 +8,7 @@ from django.apps import apps
 from django.db import connection
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
+from accounts.services import group_name
 from audit.models import AuditEvent, Checkpoint
 from audit.verify import verify_chain
 from review.models import (
@@ -17,6 +18,7 @@ from review.models import (
     DocumentUserObjectPermission,
     Publication,
     Revision,
+    RouteStage,
     StageReview,
 )
 
@@ -43,10 +45,13 @@ DECISION_OF = {
 
 def problems(document: Document) -> list[str]:
     """Return every rule the piece breaks, as stored now, and every disagreement with its audit trail."""
-    document = Document.objects.select_related("workflow").get(pk=document.pk)
-    reviews = list(document.stage_reviews.select_related("stage", "revision").order_by("round", "stage__position"))
+    document = Document.objects.select_related("workflow", "current_stage").get(pk=document.pk)
+    reviews = list(
+        document.stage_reviews.select_related("stage", "revision", "decided_by").order_by("round", "stage__position")
+    )
     found = []
     found += _state_problems(document, reviews)
+    found += _route_problems(document, reviews)
     found += _four_eyes_problems(document, reviews)
     found += _round_problems(document, reviews)
     found += _publication_problems(document, reviews)
@@ -70,6 +75,54 @@ def _state_problems(document, reviews) -> list[str]:
             found.append(f"{document.state} but still at stage {document.current_stage_id}")
         if pending:
             found.append(f"{document.state} with {len(pending)} pending reviews")
+    return found
+
+
+def _route_problems(document, reviews) -> list[str]:
+    """The piece's own route decides who acts, never its workflow's definition (which may have changed since).
+
+    Every stage review and the current stage belong to the piece's route; each round runs the stages of the route
+    its submission announced; whoever decided a stage held that stage's role in the route (people keep their
+    roles in the tests that check this), signed as it, and the audit log names that role and that stage.
+    """
+    found = []
+    route = {stage.pk: stage for stage in document.route.all()}
+    if document.round and not route:
+        found.append(f"submitted {document.round} times, but the piece has no route")
+    if document.current_stage_id is not None and document.current_stage_id not in route:
+        found.append(f"at stage {document.current_stage_id}, which is not on the piece's route")
+    for review in reviews:
+        if review.stage_id not in route:
+            found.append(f"the {review.meaning} review of round {review.round} is of a stage not on the piece's route")
+        elif review.meaning != review.stage.name:
+            found.append(f"the {review.meaning} review of round {review.round} is of the route's {review.stage.name}")
+    events = AuditEvent.objects.about(document).filter(action__in=TRANSITIONS).order_by("sequence")
+    for event in events.filter(action=Action.SUBMITTED):
+        number = event.data.get("round")
+        announced = [review.stage.name for review in reviews if review.round == number]
+        if event.data.get("stages") != announced or event.data.get("stage") != (announced or [None])[0]:
+            found.append(f"round {number} announced stages {event.data.get('stages')}, but ran {announced}")
+    decisions = {event.data.get("stage_review"): event for event in events.filter(action__in=DECISION_OF)}
+    for review in reviews:
+        if review.decided_by_id is None:
+            continue
+        stage = review.stage
+        if review.signer_role != stage.role:
+            found.append(f"the {stage.name} decision of round {review.round} is signed as {review.signer_role}")
+        held = group_name(stage.role, document.department_id)
+        if not review.decided_by.groups.filter(name=held).exists():
+            found.append(f"{review.decided_by} decided {stage.name} without its role in the route ({stage.role})")
+        event = decisions.get(review.pk)
+        if event is not None and (event.actor_role, event.data.get("stage"), event.data.get("round")) != (
+            stage.role,
+            stage.name,
+            review.round,
+        ):
+            found.append(
+                f"#{event.sequence} records {event.data.get('stage')} as {event.actor_role} in round "
+                f"{event.data.get('round')}, but the route's stage is {stage.name} for {stage.role}, "
+                f"round {review.round}"
+            )
     return found
 
 
@@ -100,9 +153,7 @@ def _round_problems(document, reviews) -> list[str]:
         shapes = (
             not rest,
             rest and set(rest) == {Decision.PENDING},
-            rest
-            and rest[0] in (Decision.RETURNED, Decision.REJECTED)
-            and set(rest[1:]) <= {Decision.CANCELLED},
+            rest and rest[0] in (Decision.RETURNED, Decision.REJECTED) and set(rest[1:]) <= {Decision.CANCELLED},
             rest and set(rest) == {Decision.CANCELLED},
         )
         if not any(shapes):
@@ -179,9 +230,11 @@ def chain_problem() -> str:
     return "" if result.ok else f"audit chain broken at {result.bad_sequence}: {result.problem}"
 
 
-# What the workflow writes: pieces, their signatures, revisions, publications, checkpoints, object permissions.
+# What the workflow writes: pieces, their routes, signatures, revisions, publications, checkpoints, object
+# permissions.
 WORKFLOW_MODELS = (
     Document,
+    RouteStage,
     StageReview,
     Revision,
     Publication,

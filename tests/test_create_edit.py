@@ -122,7 +122,7 @@ def test_it_refuses_a_body_that_is_empty_once_cleaned(client_for, drafter, depar
         reverse("review:document_create"), form_data(department, body="<script>alert(1)</script>")
     )
 
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert response.context["form"].errors["body"] == [zh("Write the piece before saving it.")]
     assert not Document.objects.exists()
 

@@ -123,7 +123,12 @@ def test_it_keeps_user_text_from_loading_files(db, drafter, officer):
 
     assert title in text
     fonts = pdf.FONT_DIR.as_uri()
-    for url in ["file:///etc/passwd", f"{fonts}/../../config/settings.py", f"{fonts}/%2e%2e/pdf.py", "https://example.org/"]:
+    for url in [
+        "file:///etc/passwd",
+        f"{fonts}/../../config/settings.py",
+        f"{fonts}/%2e%2e/pdf.py",
+        "https://example.org/",
+    ]:
         with pytest.raises(ValueError):
             pdf.ShippedFilesOnly().fetch(url)
     assert pdf.ShippedFilesOnly().fetch(pdf.FONT_FILE.as_uri()).read(4) == b"\x00\x01\x00\x00"
@@ -175,4 +180,3 @@ def test_it_turns_translated_messages_into_css_content():
     )
     assert pdf.counter_content("Page %(page)s", page="counter(page)") == '"Page " counter(page)'
     assert pdf.css_string('a "b" \\ </style>') == '"a \\"b\\" \\\\ \\3c /style>"'
-

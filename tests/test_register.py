@@ -1,5 +1,6 @@
 """The publication register (登记造册): who may keep it, what it lists, and its CSV, XLSX and PDF downloads."""
 
+import contextlib
 import csv
 import datetime
 import io
@@ -10,12 +11,14 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from pypdf import PdfReader
 
-from review import services, views
-from review.models import AuditEvent
+from audit.labels import Action as LogAction
+from review import services
+from review.views import register as register_views
 from tests import factories
-from tests.factories import last_event, payload, zh
+from tests.factories import PASSWORD, last_event, payload, zh
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 REGISTER = reverse("review:register")
@@ -29,13 +32,25 @@ def at(day: int, hour: int = 9) -> datetime.datetime:
     return datetime.datetime(2026, 3, day, hour, 30, tzinfo=SHANGHAI)
 
 
+@contextlib.contextmanager
+def clock(moment: datetime.datetime):
+    """Make the application believe it is `moment` (a piece cannot go out before it was written, nor later
+    than tomorrow: the register's pieces are written, signed and published at their publication time)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(timezone, "now", lambda: moment)
+        yield
+
+
 @pytest.fixture
 def publish(drafter, officer, head, leader, publisher):
     """Return a function that takes a new piece through its three reviews and publishes it."""
 
     def make(title: str, published_at: datetime.datetime, *, channel="wechat", url="https://mp.weixin.qq.com/s/1"):
-        document = factories.approved_document(officer, head, leader, drafter=drafter, title=title)
-        return services.publish(document=document, user=publisher, channel=channel, url=url, published_at=published_at)
+        with clock(published_at):
+            document = factories.approved_document(officer, head, leader, drafter=drafter, title=title)
+            return services.publish(
+                document=document, user=publisher, channel=channel, url=url, published_at=published_at
+            )
 
     return make
 
@@ -46,7 +61,7 @@ def register(publish):
     return [
         publish("春季传染病防控提示", at(2), channel="website", url="https://clinic.example.org/news/1"),
         publish("三月健康讲座通知", at(15)),
-        publish("=HYPERLINK(\"http://evil.example\",\"点击\")", at(28, 23)),
+        publish('=HYPERLINK("http://evil.example","点击")', at(28, 23)),
     ]
 
 
@@ -71,15 +86,16 @@ def test_it_lists_every_publication_with_its_signers(client_for, register, audit
 
 
 def test_it_names_the_signers_of_the_round_that_was_published(client_for, drafter, officer, head, leader, publisher):
-    document = factories.submitted_document(drafter=drafter, title="复诊须知")
-    services.approve(document=document, user=officer, opinion="同意。")
-    services.request_changes(document=document, user=head, reason="请补充时间。")
-    services.edit_document(document=factories.fresh(document), user=drafter, body="<p>每周二复诊。</p>")
-    services.submit_document(document=factories.fresh(document), user=drafter)
-    factories.approve_by(factories.fresh(document), officer, head, leader)
-    publication = services.publish(
-        document=factories.fresh(document), user=publisher, channel="website", url="", published_at=at(5)
-    )
+    with clock(at(5)):
+        document = factories.submitted_document(drafter=drafter, title="复诊须知")
+        services.approve(document=document, user=officer, password=PASSWORD, opinion="同意。")
+        services.return_for_changes(document=document, user=head, reason="请补充时间。")
+        services.edit_document(document=factories.fresh(document), user=drafter, body="<p>每周二复诊。</p>")
+        services.submit_document(document=factories.fresh(document), user=drafter)
+        factories.approve_by(factories.fresh(document), officer, head, leader)
+        publication = services.publish(
+            document=factories.fresh(document), user=publisher, channel="website", url="", published_at=at(5)
+        )
 
     assert [(review.round, review.meaning) for review in publication.signatures()] == [
         (2, "初审"),
@@ -115,7 +131,7 @@ def test_it_refuses_a_period_that_ends_before_it_starts(client_for, register, au
 
 
 def test_it_pages_the_register(client_for, register, auditor, monkeypatch):
-    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    monkeypatch.setattr(register_views, "PAGE_SIZE", 2)
 
     first = client_for(auditor).get(REGISTER, {"since": "2026-03-01"})
     second = client_for(auditor).get(REGISTER, {"since": "2026-03-01", "page": 2})
@@ -199,7 +215,7 @@ def test_it_downloads_csv_with_a_bom_and_formulas_neutralised(client_for, regist
     assert (department, drafter, publisher) == ("公共卫生科", "张晓雯", "赵敏")
     assert signers == "初审 李信; 复审 王建国; 终审 陈志强"
     assert piece == str(register[0].document.pk)
-    assert rows[2][4] == "'=HYPERLINK(\"http://evil.example\",\"点击\")"
+    assert rows[2][4] == '\'=HYPERLINK("http://evil.example","点击")'
 
 
 def test_it_records_each_download(client_for, register, auditor):
@@ -208,14 +224,13 @@ def test_it_records_each_download(client_for, register, auditor):
         client.get(download_url(fmt), {"since": "2026-03-10"})
 
         assert payload(last_event()) == {
-            "action": AuditEvent.Action.DOWNLOADED,
+            "action": LogAction.DOWNLOADED,
             "actor": auditor,
             "actor_name": "孙丽",
             "actor_role": "",
             "from_state": "",
             "to_state": "",
-            "stage": "",
-            "opinion": "",
+            "comment": "",
             "data": {"format": f"register_{fmt}", "filters": {"since": "2026-03-10"}, "rows": 2},
         }
 
@@ -231,7 +246,7 @@ def test_it_downloads_xlsx_with_real_dates_and_text_that_stays_text(client_for, 
     assert rows[0][:3] == (1, datetime.datetime(2026, 3, 2, 9, 30), zh("Website"))
     assert rows[0][4:8] == ("春季传染病防控提示", "公共卫生科", "张晓雯", "初审 李信; 复审 王建国; 终审 陈志强")
     assert [row[0] for row in rows] == [1, 2, 3]
-    assert rows[2][4] == "=HYPERLINK(\"http://evil.example\",\"点击\")"
+    assert rows[2][4] == '=HYPERLINK("http://evil.example","点击")'
     assert sheet.cell(row=4, column=5).data_type == "s"  # a string, never a formula
     assert sheet.auto_filter.ref == "A1:J4"
 

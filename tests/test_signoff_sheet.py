@@ -125,10 +125,10 @@ def test_it_prints_the_chain_head_and_the_newest_checkpoint(client_for, publishe
     flat = text.replace("\n", "")
     assert zh("Audit log when printed: event %(sequence)s", sequence=head.sequence) in flat
     assert head.hash in flat
-    number, sequence = checkpoint.number, checkpoint.sequence
-    assert zh(
-        "Newest signed checkpoint: no. %(number)s, through event %(sequence)s", number=number, sequence=sequence
-    ) in (flat)
+    line = zh(
+        "Newest signed checkpoint: no. %(number)s, through event %(sequence)s", number=1, sequence=head.sequence - 1
+    )
+    assert line in flat
     assert checkpoint.signature[:16] in flat
 
 

@@ -202,7 +202,9 @@ def copy_statement(*, sequence: int, replacing: bool) -> str:
         verb, conflict = "INSERT", " ON CONFLICT (sequence) DO UPDATE SET comment = 'overwritten'"
     else:
         verb, conflict = "INSERT OR REPLACE", ""
-    return f"{verb} INTO audit_event ({', '.join(columns)}) SELECT {values} FROM audit_event WHERE sequence = 3{conflict}"
+    return (
+        f"{verb} INTO audit_event ({', '.join(columns)}) SELECT {values} FROM audit_event WHERE sequence = 3{conflict}"
+    )
 
 
 @pytest.mark.parametrize(("sequence", "replacing"), [(3, True), (EVENTS + 2, False)])

@@ -9,6 +9,7 @@ from accounts.models import Department, Membership, User
 from audit.forms import MAX_ID
 from audit.models import AuditEvent
 
+from .. import services
 from ..models import Channel, Document, Kind, Publication, Revision, RouteStage, StageReview
 from ..signoff import signatures
 
@@ -238,6 +239,13 @@ class DocumentWriteSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Kind.choices, default=Kind.NEWS)
     source = serializers.CharField(max_length=200, allow_blank=True, default="")
     due_date = serializers.DateField(allow_null=True, default=None)
+
+    def validate_body(self, value):
+        # The service's own check, here too, so that an empty body is reported with the other fields.
+        try:
+            return services.clean_body(value)
+        except services.Invalid as refusal:
+            raise serializers.ValidationError(refusal.message) from None
 
     def validate_channels(self, value):
         return list(dict.fromkeys(value))
