@@ -3,6 +3,7 @@
 import pytest
 from django.db import connection
 from django.test import Client
+from pytest_django.plugin import blocking_manager_key
 
 from accounts.services import role_group_drift
 from audit import guards
@@ -33,17 +34,22 @@ def _database_fixture(request) -> str | None:
 def _database_as_migrated(request):
     """Let a transactional test (the browser tests, the races) end by emptying every table.
 
-    The audit guards rightly refuse that: they are lifted for the clean-up only and put back, by the function
-    the migration runs, once the tables are empty, so the next test sees the database as migrations left it.
+    The audit guards rightly refuse that: they are lifted here, just before the database fixture empties the
+    tables, and put back right after it (pytest_fixture_post_finalizer below) by the function the migration
+    runs, so the next test sees the database as migrations left it.
     """
     if _database_fixture(request) != "transactional_db":
         yield
         return
-    # Finalizers run last-registered first: this one runs after the database fixture has emptied the tables.
-    request.addfinalizer(lambda: guards.install(connection))
     request.getfixturevalue("transactional_db")
     yield
     guards.remove(connection)
+
+
+def pytest_fixture_post_finalizer(fixturedef, request):
+    if fixturedef.argname == "_django_db_helper" and _database_fixture(request) == "transactional_db":
+        with request.config.stash[blocking_manager_key].unblock():
+            guards.install(connection)
 
 
 @pytest.fixture(autouse=True)
