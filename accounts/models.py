@@ -8,6 +8,8 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_lazy as _
 
+from audit import labels
+
 
 class AuditAction(models.TextChoices):
     """What accounts records in the audit log."""
@@ -119,6 +121,10 @@ class Membership(models.Model):
     def group_name(role: str, department_id: int | None) -> str:
         """Return the name of the permission group that mirrors a role in a department."""
         return f"role:{role}:{department_id or 'org'}"
+
+
+labels.register_actions(AuditAction)
+labels.register(Membership.Role)
 
 
 def token_digest(key: str) -> str:

@@ -3,7 +3,10 @@ started afresh ("spawn") can import and run it without setting Django up."""
 
 import hashlib
 import hmac
+import sqlite3
 from dataclasses import dataclass
+
+import psycopg
 
 
 @dataclass
@@ -53,8 +56,6 @@ def check_range(cursor, sql: str, first: int, last: int, key: bytes) -> RangeRes
 def connect(settings_dict: dict, vendor: str):
     """Open a plain driver connection to the database Django's `settings_dict` describes."""
     if vendor == "postgresql":
-        import psycopg  # noqa: PLC0415 - only the PostgreSQL workers need the driver
-
         return psycopg.connect(
             dbname=settings_dict["NAME"],
             user=settings_dict.get("USER") or None,
@@ -62,8 +63,6 @@ def connect(settings_dict: dict, vendor: str):
             host=settings_dict.get("HOST") or None,
             port=settings_dict.get("PORT") or None,
         )
-    import sqlite3  # noqa: PLC0415
-
     return sqlite3.connect(settings_dict["NAME"])
 
 

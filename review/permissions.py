@@ -20,7 +20,8 @@ from django.utils.translation import gettext as _
 from django_fsm import has_transition_perm
 
 from accounts.models import Membership
-from accounts.services import group_name, role_group
+from accounts.services import group_name, role_group, role_group_drift
+from audit.verify import register_integrity_check
 
 from .models import Document, DocumentGroupObjectPermission, DocumentUserObjectPermission, StageReview
 
@@ -39,12 +40,16 @@ def expected_grants(document: Document) -> set[tuple[str, str]]:
     if document.state in Document.EDITABLE_STATES:
         grants.add(("change_document", drafter))
     reviews = list(document.stage_reviews.all())
-    reached = {
-        review.stage_id
-        for review in reviews
-        if review.decision not in (Decision.PENDING, Decision.CANCELLED)
-        or (review.stage_id == document.current_stage_id and review.round == document.round)
-    }
+    positions = {stage.pk: stage.position for stage in document.route.all()}
+    # In each round the piece reached every stage up to its first one not approved: where it waits, where it was
+    # returned or rejected, or where it was withdrawn (that stage's review is cancelled then, like the later ones
+    # it never reached).
+    reached = set()
+    for number in {review.round for review in reviews}:
+        for review in sorted((r for r in reviews if r.round == number), key=lambda r: positions.get(r.stage_id, 0)):
+            reached.add(review.stage_id)
+            if review.decision != Decision.APPROVED:
+                break
     for stage in document.route.all():
         group = group_name(stage.role, document.department_id)
         if stage.pk in reached:
@@ -172,3 +177,7 @@ def can_keep_register(user) -> bool:
     if can_audit(user):
         return True
     return user.is_authenticated and user.is_active and user.memberships.filter(role=Role.PUBLISHER).exists()
+
+
+register_integrity_check(grant_drift)
+register_integrity_check(role_group_drift)

@@ -10,10 +10,12 @@ department 1 who also does 初审) and "dual" (初审 and 复审 in department 1
 "the drafter never reviews their own piece" and "no one acts at two stages" could not be put to the test.
 Then an anonymous visitor, and a copy of officer logged in and then deactivated.
 
-Reading an outcome: "404" the piece is hidden (never a hint that it exists); "403" visible but not allowed;
-"302 refused" the web's answer to a late click or a piece in the wrong state (a redirect with a message);
-"409" the API's; "302 login" / "401" no active user; "logged" the refusal is in the audit log; "done" the
-action is in the audit log; "405" a method the URL does not take (checked after login, before the piece).
+Reading an outcome: "404" the piece is hidden (never a hint that it exists), or a sheet code no sheet has;
+"403" visible but not allowed; "302 refused" the web's answer to a late click or a piece in the wrong state (a
+redirect with a message); "409" the API's; "302 login" / "401" no active user; "logged" the refusal is in the
+audit log; "done" the action is in the audit log; "405" a method the URL does not take (checked after login,
+before the piece); "(not JSON)" an API error that is not JSON. The piece's state is checked before the person:
+a late click is a conflict for everyone who may see the piece, never a 403.
 
 The pieces and people are built once for the module, inside a transaction rolled back at its end; each request
 runs in a savepoint that is rolled back too, so no case changes the next one's state. Sign-off sheet PDFs are
@@ -34,15 +36,17 @@ from django.db import transaction
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
-from review.exports import run_job, start_export
 
 from accounts.middleware import SessionTimeoutMiddleware
 from accounts.models import Department, Membership, User
 from accounts.services import add_membership
+from accounts.tokens import issue_token
+from audit.exports import open_job, run_job
+from audit.forms import events_matching
+from audit.models import AuditEvent, ExportJob
 from review import services
 from review.management.commands import seed_demo
-from review.models import Attachment, AuditEvent, Document, ExportJob
+from review.models import Attachment, Document
 from review.signoff import signatures_of, verification_code
 
 Role = Membership.Role
@@ -64,8 +68,8 @@ MAJOR_STAGE = ("审定", Role.PRINCIPAL_LEADER)
 # Roles that serve the whole organisation even when a department is named; publishers serve the department they
 # are named for, or every department when none is.
 ORGANISATION_ROLES = {Role.PUBLICITY_LEADER, Role.PRINCIPAL_LEADER, Role.AUDITOR}
-EDITABLE = {"draft", "changes_requested"}
-WITHDRAWABLE = {"draft", "in_review", "changes_requested", "approved"}
+EDITABLE = {"draft", "returned"}
+WITHDRAWABLE = {"draft", "in_review", "returned", "approved"}
 PUBLISHABLE = {"approved", "published"}
 
 
@@ -205,7 +209,7 @@ def simulate(spec: PieceSpec) -> Facts:
             if action == "approve" and facts.stage + 1 < len(facts.stages):
                 facts.stage += 1
             else:
-                facts.state = {"approve": "approved", "return": "changes_requested", "reject": "rejected"}[action]
+                facts.state = {"approve": "approved", "return": "returned", "reject": "rejected"}[action]
                 facts.stage = None
         if facts.stage is not None:
             facts.reached.add(facts.current_role)
@@ -260,27 +264,19 @@ def see(p, f):
     return gate(p, f) or OK
 
 
-def edit_web(p, f):
-    # The web edit page and uploads: refused (403) to anyone but the drafter, and to the drafter after submission.
-    return gate(p, f) or (OK if p.name == f.spec.drafter and f.state in EDITABLE else DENIED)
-
-
-def edit_api(p, f):
-    # The API's edit: who first (403), then when (409).
-    if verdict := gate(p, f):
-        return verdict
-    if p.name != f.spec.drafter:
-        return DENIED
-    return OK if f.state in EDITABLE else CONFLICT
-
-
-def submit(p, f):
-    # State first (a second click on Submit is a conflict, whoever clicks), then who.
+def edit(p, f):
+    # Editing (the web's edit page and uploads, the API's PATCH): when first (a piece no longer a draft or
+    # returned is a conflict, whoever tries), then who (only its drafter).
     if verdict := gate(p, f):
         return verdict
     if f.state not in EDITABLE:
         return CONFLICT
     return OK if p.name == f.spec.drafter else DENIED
+
+
+def submit(p, f):
+    # State first (a second click on Submit is a conflict, whoever clicks), then who.
+    return edit(p, f)
 
 
 def remove_attachment(p, f):
@@ -289,7 +285,8 @@ def remove_attachment(p, f):
 
 
 def decide(p, f):
-    # A decision on a piece not in review is a late click (conflict) for everyone who may see it.
+    # A decision on a piece not in review is a late click (conflict) for everyone who may see it. In review, the
+    # form names the stage review waiting now, so no one is late: the others may not decide it.
     if verdict := gate(p, f):
         return verdict
     if f.state != "in_review":
@@ -307,12 +304,12 @@ def publish(p, f):
 
 
 def withdraw(p, f):
-    # Who first: only the drafter (403 for anyone else who sees it); then when (a finished piece: conflict).
+    # When first (a finished piece: conflict, whoever tries); then who: only the drafter (403 for anyone else).
     if verdict := gate(p, f):
         return verdict
-    if p.name != f.spec.drafter:
-        return DENIED
-    return OK if f.state in WITHDRAWABLE else CONFLICT
+    if f.state not in WITHDRAWABLE:
+        return CONFLICT
+    return OK if p.name == f.spec.drafter else DENIED
 
 
 def foreign_attachment(p, f):
@@ -331,6 +328,11 @@ def method_not_allowed(p, _t=None):
 
 def public(_p, _t=None):
     return OK
+
+
+def nowhere(_p, _t=None):
+    # An address that names nothing: 404 for everyone, logged in or not, before any look at who asks.
+    return HIDDEN
 
 
 def auditors(p, _t=None):
@@ -490,8 +492,8 @@ ROUTES = {
     "review:document_edit": Route(
         "act-on-piece",
         (
-            Probe("GET", edit_web, "piece", logs=True),
-            Probe("POST", edit_web, "piece", ok="302", logs=True, body=web_edit_body),
+            Probe("GET", edit, "piece", logs=True),
+            Probe("POST", edit, "piece", ok="302", logs=True, body=web_edit_body),
         ),
     ),
     "review:document_submit": act(submit),
@@ -500,7 +502,7 @@ ROUTES = {
     "review:document_reject": act(decide, decision_body(False, "reject")),
     "review:document_publish": act(publish, web_publish_body),
     "review:document_withdraw": act(withdraw, lambda w, _t: {"reason": "活动取消。"}),
-    "review:attachment_add": act(edit_web, upload_body),
+    "review:attachment_add": act(edit, upload_body),
     "review:attachment": Route(
         "download",
         (Probe("GET", see, "own attachment"), Probe("GET", foreign_attachment, "foreign attachment")),
@@ -514,13 +516,15 @@ ROUTES = {
         ),
     ),
     "review:signoff_sheet": Route("download", (Probe("GET", see, "piece"),)),
-    # Anyone may check a printed sheet: no login; GET only, for everyone.
+    # Anyone may check a printed sheet: no login; GET only, for everyone. A code no sheet has: 404, for everyone.
     "review:verify_lookup": Route("public", (Probe("GET", public), Probe("POST", lambda _p, _t: "405"))),
-    "review:verify": Route("public", (Probe("GET", public, "code"), Probe("GET", public, "forged code"))),
+    "review:verify": Route("public", (Probe("GET", public, "code"), Probe("GET", nowhere, "forged code"))),
     "review:register": Route("register", (Probe("GET", register_keepers),)),
     "review:register_download": Route("register", (Probe("GET", register_keepers, "fmt"),)),
     "review:audit": Route("audit", (Probe("GET", auditors),)),
-    "review:audit_verify": Route("audit", (Probe("GET", auditors),)),
+    # The chain's panel (polled by the audit page), and starting a full verification in the background.
+    "review:audit_verification": Route("audit", (Probe("GET", auditors),)),
+    "review:audit_verify": Route("audit", (Probe("POST", auditors, ok="302"), Probe("GET", method_not_allowed))),
     "review:audit_export_create": Route(
         "audit",
         (
@@ -543,7 +547,7 @@ ROUTES = {
         api=True,
     ),
     "api:document": see_piece(
-        Probe("PATCH", edit_api, "piece", logs=True, body=lambda w, _t: {"title": "改过的标题"}),
+        Probe("PATCH", edit, "piece", logs=True, body=lambda w, _t: {"title": "改过的标题"}),
         Probe("DELETE", method_not_allowed, "sample pieces"),
         api=True,
     ),
@@ -552,6 +556,7 @@ ROUTES = {
     "api:document_return": act(decide, decision_body(True, "return"), api=True),
     "api:document_reject": act(decide, decision_body(True, "reject"), api=True),
     "api:document_publish": act(publish, lambda w, _t: {"channel": "wechat", "url": "https://example.org/n"}, api=True),
+    "api:document_withdraw": act(withdraw, lambda w, _t: {"reason": "活动取消。"}, api=True),
     "api:document_revisions": see_piece(api=True),
     "api:document_audit": see_piece(api=True),
     "api:document_signoff_sheet": Route("download", (Probe("GET", see, "piece"),), api=True),
@@ -559,6 +564,10 @@ ROUTES = {
     "api:audit": Route("audit", (Probe("GET", auditors),), api=True),
     "api:audit_export": Route("audit", (Probe("GET", auditors, query="format=csv"),), api=True),
     "api:audit_export_manifest": Route("audit", (Probe("GET", export_job, "job"),), api=True),
+    # Anything else under /api/ (a mistyped path, a non-numeric id): a JSON 404 for everyone, credentials or not.
+    "api:not_found": Route(
+        "nowhere", (Probe("GET", nowhere, "stray paths"), Probe("POST", nowhere, "stray paths")), api=True
+    ),
 }
 # Left out of the matrix, and why. Login, logout and the token exchange are tested at the end of this module.
 EXCLUDED_NAMES = {
@@ -657,9 +666,9 @@ def build_piece(spec: PieceSpec, users, departments) -> Document:
                 document=document, user=user, channel="website", url="https://example.org/n", published_at=now
             )
         elif action == "approve":
-            services.approve(document=document, user=user, opinion="同意。")
+            services.approve(document=document, user=user, password=PASSWORD, opinion="同意。")
         elif action == "return":
-            services.request_changes(document=document, user=user, reason="请补充活动时间。")
+            services.return_for_changes(document=document, user=user, reason="请补充活动时间。")
         else:
             services.reject(document=document, user=user, reason="不宜发布。")
     return Document.objects.select_related("current_stage").get(pk=document.pk)
@@ -683,7 +692,7 @@ def build_world(media) -> World:
         for role, department in persona.roles:
             add_membership(user=user, role=role, department=department and departments[department], by=None)
         users[persona.name] = user
-        tokens[persona.name] = Token.objects.create(user=user).key
+        tokens[persona.name] = issue_token(user)
         client = Client()
         client.force_login(user)
         clients[persona.name] = client
@@ -696,8 +705,8 @@ def build_world(media) -> World:
         client.get(reverse("review:verify_lookup"))  # the session's last-seen mark, kept for the whole module
     jobs = {}
     for owner in ("auditor", "admin"):
-        job = start_export(user=users[owner], format=ExportJob.Format.XLSX, filters={})
-        run_job(job)
+        job = open_job(ExportJob.objects.create(requested_by=users[owner], format=ExportJob.Format.XLSX, filters={}))
+        run_job(job, events_matching(job.filters))
         jobs[owner] = job.pk
     return World(
         media=media,
@@ -741,7 +750,7 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
 @pytest.fixture(autouse=True)
 def _in_world(_media_in_tmp, settings, world, db, monkeypatch):
     settings.MEDIA_ROOT = world.media  # where the world's attachments and export files are
-    monkeypatch.setattr("review.pdf.signoff_sheet_pdf", lambda document, base_url=None: b"%PDF-1.4 stub")
+    monkeypatch.setattr("review.services.signoff_sheet_pdf", lambda document, base_url=None: b"%PDF-1.4 stub")
     # The session's last-seen mark was set when the world was built; refreshing it is no part of this test.
     monkeypatch.setattr(SessionTimeoutMiddleware, "RESOLUTION", 24 * 3600)
     # Thousands of deliberate 403s and 404s: their log lines would bury the table of mismatches.
@@ -816,7 +825,14 @@ def targets(world: World, probe: Probe) -> list[tuple[str, dict, object]]:
     if kind == "code":
         return [(key, {"code": world.codes[key]}, None) for key in world.pieces]
     if kind == "forged code":
-        return [(f"{key} forged", {"code": f"{world.pieces[key].pk}-0123456789"}, None) for key in SAMPLE]
+        # The piece's own sheet token with a digest it never had, and a code of the right shape no piece has.
+        return [(f"{key} forged", {"code": f"{world.pieces[key].sheet_token}-0123456789"}, None) for key in SAMPLE] + [
+            ("no such sheet", {"code": f"{'0' * 20}-0123456789"}, None)
+        ]
+    if kind == "stray paths":
+        pk = world.pieces["d1 draft"].pk
+        paths = [reverse("api:not_found"), "/api/v1/nothing/", "/api/v1/documents/abc/", f"/api/v1/documents/{pk}/x/"]
+        return [(path, {"path": path}, None) for path in paths]
     if kind == "job":
         missing = max(world.jobs.values()) + 1000
         return [(f"{owner}'s export", {"pk": pk}, owner) for owner, pk in world.jobs.items()] + [
@@ -860,6 +876,8 @@ def observe(response, probe: Probe, api: bool, events: list[str], world: World, 
         got += " (showing the piece's title)"
     if status in (403, 409) and probe.logs:
         got += " logged" if refused else " (refusal not logged)"
+    if api and status >= 400 and not response["Content-Type"].startswith("application/json"):
+        got += " (not JSON)"
     if probe.lists and status == 200:
         if api:
             ids = [row["id"] for row in response.json()["results"]]
@@ -888,7 +906,8 @@ def run(world: World, name: str, route: Route, probe: Probe) -> tuple[int, list[
     # Every case is rolled back, so the audit log's head stays where it is: what a request wrote lies beyond it.
     head = AuditEvent.objects.order_by("-sequence").values_list("sequence", flat=True)[0]
     for label, kwargs, value in targets(world, probe):
-        url = reverse(name, kwargs=kwargs) + (f"?{probe.query}" if probe.query else "")
+        url = kwargs["path"] if probe.targets == "stray paths" else reverse(name, kwargs=kwargs)
+        url += f"?{probe.query}" if probe.query else ""
         for persona in PERSONAS:
             want = expected(probe.expect(persona, value), probe, route.api)
             if probe.lists and want == "200":
@@ -939,6 +958,16 @@ def test_matrix(world, name, route, probe):
 # What the matrix leaves out or cannot see from status codes alone.
 
 
+def comparable(response, *asked) -> tuple[int, bytes]:
+    """Return a page's status and content with what differs on every page (CSP nonce, CSRF token) and what names
+    the address or code asked for blanked."""
+    volatile = rb'(nonce="|"csp-nonce" content="|name="csrfmiddlewaretoken" value=")[^"]*"'
+    content = re.sub(volatile, rb"\1", response.content)
+    for text in asked:
+        content = content.replace(text.encode(), b"ASKED")
+    return response.status_code, content
+
+
 def test_a_hidden_piece_answers_exactly_like_a_missing_one(world):
     """No hint: the 404 for a piece that exists but is hidden is the 404 for a number no piece has."""
     hidden, missing = world.pieces["d2 draft"].pk, max(doc.pk for doc in world.pieces.values()) + 1000
@@ -946,10 +975,7 @@ def test_a_hidden_piece_answers_exactly_like_a_missing_one(world):
 
     def page(pk):
         url = reverse("review:document", args=[pk])
-        response = client.get(url)
-        # What differs on every page (CSP nonce, CSRF token) or names the address asked for is blanked.
-        volatile = rb'(nonce="|"csp-nonce" content="|name="csrfmiddlewaretoken" value=")[^"]*"'
-        return response.status_code, re.sub(volatile, rb"\1", response.content).replace(url.encode(), b"URL")
+        return comparable(client.get(url), url)
 
     def api(pk):
         response = client.get(reverse("api:document", args=[pk]), headers={"Authorization": f"Token {token}"})
@@ -962,15 +988,22 @@ def test_a_hidden_piece_answers_exactly_like_a_missing_one(world):
 
 
 def test_a_sheet_code_that_does_not_match_shows_nothing_of_the_piece(world):
-    """The public check page names the piece only for a code the system issued (whoever holds the sheet)."""
+    """The public check page names the piece only for a code the system issued (whoever holds the sheet): any
+    other code gets the same 404, whether or not it carries a piece's sheet token."""
     document = world.pieces["d1 draft"]
     anonymous = Client()
 
-    forged = anonymous.get(reverse("review:verify", args=[f"{document.pk}-0123456789"]))
+    def check(code):
+        url = reverse("review:verify", args=[code])
+        return comparable(anonymous.get(url), url, code)
+
+    forged = check(f"{document.sheet_token}-0123456789")
+    unknown = check(f"{'0' * 20}-0123456789")
     genuine = anonymous.get(reverse("review:verify", args=[world.codes["d1 draft"]]))
 
-    assert forged.status_code == 200
-    assert document.title not in forged.content.decode()
+    assert forged[0] == 404
+    assert forged == unknown
+    assert document.title.encode() not in forged[1]
     assert genuine.status_code == 200
     assert document.title in genuine.content.decode()
 
@@ -1024,5 +1057,9 @@ def test_the_api_token_exchange(world, name, password, status):
 
     assert response.status_code == status
     if status == 200:
-        assert response.json() == {"token": world.tokens[name]}
+        # Each exchange gives a new token (stored only as its hash); it works at once.
+        [(field, key)] = response.json().items()
+        assert field == "token" and re.fullmatch(r"[0-9a-f]{40}", key) and key != world.tokens[name]
+        me = Client().get(reverse("api:me"), headers={"Authorization": f"Token {key}"})
+        assert (me.status_code, me.json()["username"]) == (200, name)
     assert client.get(reverse("api:token")).status_code == 405

@@ -2,6 +2,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership
+from audit import labels
 
 Role = Membership.Role
 
@@ -46,3 +47,6 @@ class AuditAction(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
     PUBLISHED = "published", _("Published")
     WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+labels.register_actions(AuditAction)

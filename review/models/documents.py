@@ -14,6 +14,7 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from guardian.shortcuts import get_objects_for_user
 
 from accounts.models import Department
+from audit import labels
 
 from .choices import Channel, Kind, role_label
 from .workflow import RouteStage, Workflow
@@ -226,6 +227,9 @@ class Document(ConcurrentTransitionMixin, models.Model):
     )
     def withdraw(self):
         self.current_stage = None
+
+
+labels.register(Document.State)
 
 
 # Direct foreign keys make guardian's lookups plain joins instead of generic string matches.

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from playwright.sync_api import sync_playwright
 
 # Playwright's sync API keeps an asyncio loop running in this thread; Django would refuse ORM calls made here
 # (seeding, assertions on the database) as "called from an async context". The calls really are synchronous.
@@ -48,8 +49,6 @@ def playwright_driver():
         if os.environ.get("CI"):
             pytest.fail(f"{message} (the browser tests must run in CI).", pytrace=False)
         pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
     with sync_playwright() as p:
         yield p
 

@@ -9,6 +9,7 @@ import os
 import re
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from review.models import Document, Publication
@@ -101,7 +102,9 @@ def test_it_takes_a_piece_from_draft_to_published(page_for):
     open_piece(publisher, title)
     publisher.select_option("#id_channel", "wechat")
     publisher.fill("#id_url", link)
-    publisher.fill("#id_published_at", "2026-03-02T09:30")
+    # It went out just now: a publication time falls between the piece's writing and now (local time, as shown).
+    published_at = timezone.localtime()
+    publisher.fill("#id_published_at", f"{published_at:%Y-%m-%dT%H:%M}")
     with publisher.expect_navigation():
         publisher.click("form[action$='/publish/'] button")
 
@@ -110,7 +113,7 @@ def test_it_takes_a_piece_from_draft_to_published(page_for):
     expect(publisher.locator(".state")).to_have_class(re.compile(r"\bstate-published\b"))
     record = publisher.locator("section.card", has=publisher.locator(f"a[href='{link}']"))
     expect(record).to_contain_text("赵敏")
-    expect(record).to_contain_text("2026-03-02 09:30")
+    expect(record).to_contain_text(f"{published_at:%Y-%m-%d %H:%M}")
     signoffs = publisher.locator("ol.timeline > li.decision-approved")
     expect(signoffs).to_have_count(3)
     for stage, name in [("初审", "李信"), ("复审", "王建国"), ("终审", "陈志强")]:
@@ -135,7 +138,7 @@ def test_it_returns_and_resubmits(page_for):
     drafter = page_for("drafter")
     open_pieces(drafter)
     open_piece(drafter, WAITING_AT_FIRST_REVIEW)
-    expect(drafter.locator(".state")).to_have_class(re.compile(r"\bstate-changes_requested\b"))
+    expect(drafter.locator(".state")).to_have_class(re.compile(r"\bstate-returned\b"))
     notice = drafter.locator("section.notice")
     expect(notice).to_contain_text(reason)
     expect(notice).to_contain_text("李信")
@@ -181,7 +184,7 @@ def test_it_refuses_return_without_reason_and_keeps_nothing_lost(page_for):
     decide(officer, "return", "请补充服务对象范围。")
     expect(officer.locator(".message.success")).to_be_visible()
     document.refresh_from_db()
-    assert document.state == Document.State.CHANGES_REQUESTED
+    assert document.state == Document.State.RETURNED
 
 
 def test_it_works_on_a_phone_viewport(page_for):
