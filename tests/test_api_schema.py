@@ -91,9 +91,16 @@ def keep_connection():
         signal.connect(close_old_connections)
 
 
-def test_the_api_keeps_to_its_schema(pieces, keep_connection):
+# Who calls, and how many examples each operation gets: a caller with many roles reaches every branch; a reviewer
+# meets the refusals of someone who may see a piece but not act on it; a caller without credentials gets 401s.
+PERSONAS = {"many-hats": EXAMPLES, "officer": EXAMPLES // 3, "anonymous": EXAMPLES // 5}
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_the_api_keeps_to_its_schema(persona, pieces, officer, keep_connection):
     caller, documents = pieces
-    headers = {"Authorization": f"Token {issue_token(caller)}"}
+    user = {"many-hats": caller, "officer": officer, "anonymous": None}[persona]
+    headers = {"Authorization": f"Token {issue_token(user)}"} if user else {}
     schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
     checks = [not_a_server_error, response_schema_conformance]
     failures, statuses = [], set()
@@ -112,7 +119,7 @@ def test_the_api_keeps_to_its_schema(pieces, keep_connection):
         strategy = st.one_of(strategies)
 
         @settings(
-            max_examples=SLOW_OPERATIONS.get(operation.label, EXAMPLES),
+            max_examples=min(SLOW_OPERATIONS.get(operation.label, EXAMPLES), PERSONAS[persona]),
             deadline=None,
             derandomize=True,
             database=None,
@@ -131,6 +138,12 @@ def test_the_api_keeps_to_its_schema(pieces, keep_connection):
             failures.append(f"{operation.label}: {error}")
 
     assert failures == []
-    # It reached the API's answers of every kind, new pieces included.
-    assert statuses >= {200, 201, 400, 403, 404, 409}
-    assert Document.objects.count() > len(documents)
+    if persona == "many-hats":
+        # It reached the API's answers of every kind, new pieces included.
+        assert statuses >= {200, 201, 400, 403, 404, 409}
+        assert Document.objects.count() > len(documents)
+    elif persona == "officer":
+        assert statuses >= {200, 400, 403, 404}
+    else:
+        # Nothing answers a caller without credentials but the token endpoint, which refuses made-up ones.
+        assert 401 in statuses and statuses <= {400, 401, 404, 405, 429}
