@@ -291,6 +291,7 @@ class Verification(models.Model):
     first_sequence = models.PositiveBigIntegerField(_("from event"), default=1)
     last_sequence = models.PositiveBigIntegerField(_("through event"), null=True, blank=True)
     last_hash = models.CharField(_("hash of the last event"), max_length=64, blank=True)
+    checkpoints_through = models.PositiveBigIntegerField(_("through checkpoint"), default=0)
     events_total = models.PositiveBigIntegerField(_("events to check"), default=0)
     events_done = models.PositiveBigIntegerField(_("events checked"), default=0)
     ok = models.BooleanField(_("intact"), null=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from . import chain
@@ -37,6 +38,7 @@ class Result:
     bad_sequence: int | None = None
     problem: str = ""
     warnings: list[str] = field(default_factory=list)
+    checkpoint: int = 0  # the newest checkpoint checked
 
 
 def _range_sql(vendor: str, first: int, last: int) -> str:
@@ -71,16 +73,24 @@ def _results(first: int, last: int, key: bytes) -> Iterator[RangeResult]:
         yield from pool.imap(check_range_apart, jobs)
 
 
-def verify_chain(*, after: ChainHead | None = None, progress: Callable[[int, int], None] | None = None) -> Result:
-    """Check the chain up to its current head, from the start or from an event already verified (`after`)."""
+@dataclass(frozen=True)
+class Verified:
+    """Where a successful verification stopped: the newest event and the newest checkpoint it checked."""
+
+    head: ChainHead
+    checkpoint: int = 0
+
+
+def verify_chain(*, after: Verified | None = None, progress: Callable[[int, int], None] | None = None) -> Result:
+    """Check the chain up to its current head, from the start or from where an earlier verification stopped."""
     head = AuditEvent.objects.head()
     key = settings.AUDIT_KEY.encode()
     first, prev_hash = 1, chain.GENESIS_HASH
-    if after is not None and after.sequence:
-        stored = AuditEvent.objects.filter(sequence=after.sequence).values_list("hash", flat=True).first()
-        if stored != after.hash:
-            return Result(False, 0, head, after.sequence, "differs from what an earlier verification saw")
-        first, prev_hash = after.sequence + 1, after.hash
+    if after is not None and after.head.sequence:
+        stored = AuditEvent.objects.filter(sequence=after.head.sequence).values_list("hash", flat=True).first()
+        if stored != after.head.hash:
+            return Result(False, 0, head, after.head.sequence, "differs from what an earlier verification saw")
+        first, prev_hash = after.head.sequence + 1, after.head.hash
     total, done = max(0, head.sequence - first + 1), 0
     for part in _results(first, head.sequence, key) if total else ():
         if part.count and part.first_prev_hash != prev_hash:
@@ -92,21 +102,22 @@ def verify_chain(*, after: ChainHead | None = None, progress: Callable[[int, int
         if progress:
             progress(done, total)
     result = Result(True, done, head)
-    _check_checkpoints(result)
+    _check_checkpoints(result, after=after.checkpoint if after else 0)
     return result
 
 
-def _check_checkpoints(result: Result) -> None:
-    """Check every checkpoint's signature and that the chain still holds what it signed; look for a cut tail."""
-    checkpoints = list(Checkpoint.objects.order_by("number"))
-    hashes = dict(
-        AuditEvent.objects.filter(sequence__in={c.sequence for c in checkpoints}).values_list("sequence", "hash")
-    )
-    previous = None
-    for checkpoint in checkpoints:
+def _check_checkpoints(result: Result, *, after: int) -> None:
+    """Check the checkpoints after number `after`: genuine, in order, none missing, each agreeing with the event
+    it names; then look for a cut tail and for events no checkpoint covers yet."""
+    event_hash = AuditEvent.objects.filter(sequence=OuterRef("sequence")).values("hash")[:1]
+    checkpoints = Checkpoint.objects.filter(number__gt=after).annotate(event_hash=Subquery(event_hash))
+    previous = Checkpoint.objects.filter(number=after).first() if after else None
+    for checkpoint in checkpoints.order_by("number").iterator(chunk_size=2000):
         where = f"checkpoint {checkpoint.number} (signed {timezone.localtime(checkpoint.signed_at):%Y-%m-%d %H:%M:%S})"
         if not checkpoint.is_genuine:
             return _fail(result, checkpoint.sequence, f"{where} is not genuine")
+        if checkpoint.number != (previous.number + 1 if previous else 1):
+            return _fail(result, checkpoint.sequence, f"checkpoints before {where} are missing")
         if previous is not None and checkpoint.sequence < previous.sequence:
             return _fail(result, checkpoint.sequence, f"{where} goes back from the one before it")
         if checkpoint.sequence > result.head.sequence:
@@ -115,9 +126,10 @@ def _check_checkpoints(result: Result) -> None:
                 result.head.sequence + 1,
                 f"events from {result.head.sequence + 1} on are missing ({where} reached {checkpoint.sequence})",
             )
-        if hashes.get(checkpoint.sequence) != checkpoint.hash:
+        if checkpoint.event_hash != checkpoint.hash:
             return _fail(result, checkpoint.sequence, f"differs from {where}")
         previous = checkpoint
+    result.checkpoint = previous.number if previous else 0
     signed_through = previous.sequence if previous else 0
     if signed_through < result.head.sequence:
         oldest = AuditEvent.objects.filter(sequence=signed_through + 1).values_list("created_at", flat=True).first()
@@ -154,14 +166,14 @@ def integrity_problems() -> list[str]:
 # Verification runs, as the audit page shows them.
 
 
-def last_verified() -> ChainHead | None:
-    """Return the newest event a finished, successful verification reached."""
+def last_verified() -> Verified | None:
+    """Return where the newest finished, successful verification stopped."""
     run = (
         Verification.objects.filter(status=Verification.Status.DONE, ok=True, last_sequence__isnull=False)
-        .order_by("-last_sequence", "-pk")
+        .order_by("-last_sequence", "-checkpoints_through", "-pk")
         .first()
     )
-    return ChainHead(run.last_sequence, run.last_hash) if run else None
+    return Verified(ChainHead(run.last_sequence, run.last_hash), run.checkpoints_through) if run else None
 
 
 def run_verification(run: Verification) -> Verification:
@@ -169,7 +181,7 @@ def run_verification(run: Verification) -> Verification:
     runs = Verification.objects.filter(pk=run.pk)
     after = last_verified() if run.kind == Verification.Kind.INCREMENTAL else None
     run.status, run.started_at = Verification.Status.RUNNING, timezone.now()
-    run.first_sequence = after.sequence + 1 if after else 1
+    run.first_sequence = after.head.sequence + 1 if after else 1
     run.save(update_fields=["status", "started_at", "first_sequence"])
 
     def progress(done: int, total: int) -> None:
@@ -183,10 +195,31 @@ def run_verification(run: Verification) -> Verification:
     run.events_total = max(run.events_total, result.events)
     if result.ok:
         run.last_sequence, run.last_hash = result.head.sequence, result.head.hash
+        run.checkpoints_through = result.checkpoint
     run.save()
     return run
 
 
 def verify_new_events() -> Verification:
-    """Check the events added since the last successful verification (the worker does this every minute)."""
+    """Check what was added since the last successful verification (the worker does this every minute).
+
+    When nothing was (the same head, no new checkpoint), the last run is only marked as checked again, so
+    that a quiet log does not gather a row a minute.
+    """
+    after = last_verified()
+    newest = Checkpoint.objects.latest_signed()
+    if (
+        after is not None
+        and after.head == AuditEvent.objects.head()
+        and after.checkpoint == (newest.number if newest else 0)
+    ):
+        run = (
+            Verification.objects.filter(status=Verification.Status.DONE, ok=True)
+            .order_by("-finished_at", "-pk")
+            .first()
+        )
+        if run is not None and run.last_sequence == after.head.sequence:
+            run.finished_at = timezone.now()
+            run.save(update_fields=["finished_at"])
+            return run
     return run_verification(Verification.objects.create(kind=Verification.Kind.INCREMENTAL))

@@ -391,10 +391,13 @@ def approve(
     """Sign off the current stage with an electronic signature; the piece moves on or is approved.
 
     The password is checked before the piece is locked (a password hash takes a while), and everything is
-    checked again under the lock, so a decision made in the meantime still wins.
+    checked again under the lock, so a decision made in the meantime still wins. The first check takes the lock
+    too, briefly: the piece, its reviews and its grants read while another decision commits could otherwise
+    disagree, and a late click be taken for a refusal of the person (403 instead of 409).
     """
     with refused_as("approve", user, document):
-        check_decision(document=Document.objects.get(pk=document.pk), user=user, review_id=review_id)
+        with transaction.atomic():
+            check_decision(document=_locked(document), user=user, review_id=review_id)
         if not password:
             # Nothing typed is an input to correct, not a wrong password: not a failed login, not recorded.
             raise Invalid(_("Enter your password to sign the approval."), field="password")

@@ -103,6 +103,18 @@ def test_a_forged_checkpoint_is_detected(log, attacker):
     assert "checkpoint 1" in result.problem and "not genuine" in result.problem
 
 
+def test_a_checkpoint_removed_from_the_middle_is_detected(log, attacker):
+    for _round in range(3):
+        AuditEvent.objects.record(action="tested")
+        Checkpoint.sign_head()
+    sql("DELETE FROM audit_checkpoint WHERE number = 2")
+
+    result = verify_chain()
+
+    assert not result.ok
+    assert "checkpoints before checkpoint 3" in result.problem and "are missing" in result.problem
+
+
 def test_events_no_checkpoint_covers_after_two_minutes_are_a_warning(log, monkeypatch):
     later = timezone.now() + datetime.timedelta(minutes=3)
     monkeypatch.setattr("audit.verify.timezone.now", lambda: later)
@@ -125,10 +137,19 @@ def test_the_worker_signs_a_checkpoint_over_new_events_and_verifies_them(log):
     run = Verification.objects.get()
     assert (run.kind, run.ok, run.first_sequence, run.last_sequence) == (Verification.Kind.INCREMENTAL, True, 1, 5)
 
-    keep_chain()  # nothing new: no second checkpoint, and the next run checks nothing
+    checked = run.finished_at
+    keep_chain()  # nothing new: no second checkpoint, and no new row, only the time it was checked again
 
     assert Checkpoint.objects.count() == 1
-    assert Verification.objects.first().first_sequence == 6
+    assert Verification.objects.count() == 1
+    assert Verification.objects.get().finished_at > checked
+
+    AuditEvent.objects.record(action="tested")
+    keep_chain()
+
+    assert Checkpoint.objects.count() == 2
+    newest = Verification.objects.first()
+    assert (newest.ok, newest.first_sequence, newest.last_sequence, newest.checkpoints_through) == (True, 6, 6, 2)
 
 
 def test_incremental_verification_checks_only_what_is_new(log):
@@ -139,7 +160,7 @@ def test_incremental_verification_checks_only_what_is_new(log):
     run = verify_new_events()
 
     assert (run.ok, run.first_sequence, run.last_sequence, run.events_done) == (True, 6, 8, 3)
-    assert last_verified().sequence == 8
+    assert last_verified().head.sequence == 8
 
 
 def test_incremental_verification_notices_that_its_starting_point_changed(log, attacker):

@@ -294,6 +294,12 @@ def decide(p, f):
     return OK if may_decide(p, f) else DENIED
 
 
+def late_decision(p, f):
+    # A form made for a stage that has been decided since (by someone else, or the piece has moved on): a late
+    # click, for everyone who may see the piece, whoever they are.
+    return gate(p, f) or CONFLICT
+
+
 def publish(p, f):
     # Rule 6: only an approved (or already published, for another channel) piece, only by a publisher.
     if verdict := gate(p, f):
@@ -422,10 +428,14 @@ class Route:
     api: bool = False
 
 
-def decision_body(api: bool, action: str):
+def decision_body(api: bool, action: str, *, late: bool = False):
+    """The decision form's data: the stage review it was made for (the one waiting now, or with `late` one
+    decided since the form was shown), the opinion or reason, and the password to sign an approval."""
+
     def body(w, facts):
         key = facts.spec.key
-        data = {"review": w.review_ids[key]} if key in w.review_ids else {}
+        reviews = w.decided_review_ids if late else w.review_ids
+        data = {"review": reviews[key]} if key in reviews else {}
         if action == "approve":
             return data | {"opinion": "同意。", "password": PASSWORD}
         return data | {("reason" if api else "opinion"): "请补充活动时间。"}
@@ -463,16 +473,23 @@ def see_piece(*extra, api=False):
     return Route("see-piece", (Probe("GET", see, "piece"), *extra), api=api)
 
 
-def act(expect, body=None, *, api=False):
+def act(expect, body=None, *, api=False, late: Probe | None = None):
     """A POST-only action on a piece, and GET on it (405 for everyone logged in, even where the piece is hidden)."""
     return Route(
         "act-on-piece",
         (
             Probe("POST", expect, "piece", ok="200" if api else "302", logs=True, body=body),
+            *([late] if late else []),
             Probe("GET", method_not_allowed, "sample pieces"),
         ),
         api=api,
     )
+
+
+def decision(action: str, *, api=False) -> Route:
+    """A decision on a piece, with the form made for the stage waiting now, or for one decided since (late)."""
+    late = Probe("POST", late_decision, "decided pieces", logs=True, body=decision_body(api, action, late=True))
+    return act(decide, decision_body(api, action), api=api, late=late)
 
 
 ROUTES = {
@@ -497,9 +514,9 @@ ROUTES = {
         ),
     ),
     "review:document_submit": act(submit),
-    "review:document_approve": act(decide, decision_body(False, "approve")),
-    "review:document_return": act(decide, decision_body(False, "return")),
-    "review:document_reject": act(decide, decision_body(False, "reject")),
+    "review:document_approve": decision("approve"),
+    "review:document_return": decision("return"),
+    "review:document_reject": decision("reject"),
     "review:document_publish": act(publish, web_publish_body),
     "review:document_withdraw": act(withdraw, lambda w, _t: {"reason": "活动取消。"}),
     "review:attachment_add": act(edit, upload_body),
@@ -552,9 +569,9 @@ ROUTES = {
         api=True,
     ),
     "api:document_submit": act(submit, api=True),
-    "api:document_approve": act(decide, decision_body(True, "approve"), api=True),
-    "api:document_return": act(decide, decision_body(True, "return"), api=True),
-    "api:document_reject": act(decide, decision_body(True, "reject"), api=True),
+    "api:document_approve": decision("approve", api=True),
+    "api:document_return": decision("return", api=True),
+    "api:document_reject": decision("reject", api=True),
     "api:document_publish": act(publish, lambda w, _t: {"channel": "wechat", "url": "https://example.org/n"}, api=True),
     "api:document_withdraw": act(withdraw, lambda w, _t: {"reason": "活动取消。"}, api=True),
     "api:document_revisions": see_piece(api=True),
@@ -630,6 +647,7 @@ class World:
     pieces: dict  # key → Document
     attachments: dict  # key → Attachment id
     review_ids: dict  # key → id of the stage review waiting (pieces in review)
+    decided_review_ids: dict  # key → id of the stage review decided last (pieces with a decision)
     codes: dict  # key → verification code of the sign-off sheet as printed now
     jobs: dict  # owner persona → ExportJob id
     now: str
@@ -721,6 +739,7 @@ def build_world(media) -> World:
             for key, doc in pieces.items()
             if doc.state == Document.State.IN_REVIEW
         },
+        decided_review_ids={key: signed[-1].pk for key, doc in pieces.items() if (signed := signatures_of(doc))},
         codes={key: verification_code(doc, signatures_of(doc)) for key, doc in pieces.items()},
         jobs=jobs,
         now=timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
@@ -807,6 +826,10 @@ def targets(world: World, probe: Probe) -> list[tuple[str, dict, object]]:
     sample = {key: world.pieces[key] for key in SAMPLE} if kind.startswith("sample") else world.pieces
     if kind in ("piece", "sample pieces"):
         return [(shown(key), {"pk": doc.pk}, FACTS[key]) for key, doc in sample.items()]
+    if kind == "decided pieces":
+        return [
+            (shown(key), {"pk": doc.pk}, FACTS[key]) for key, doc in sample.items() if key in world.decided_review_ids
+        ]
     if kind in ("own attachment", "sample attachments"):
         return [
             (shown(key), {"pk": doc.pk, "attachment_id": world.attachments[key]}, FACTS[key])
