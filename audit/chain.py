@@ -129,7 +129,11 @@ def genuine(signature: str, text: str) -> bool:
 
 
 def canonical_sql(vendor: str) -> str:
-    """Return an SQL expression that builds an event's canonical form from its stored columns."""
+    """Return an SQL expression that builds an event's canonical form from its stored columns.
+
+    One call to the database's own formatting function (printf, format) per row: several times quicker than
+    concatenating the pieces one by one. Run statements holding it without parameters: it has % signs of its own.
+    """
     if vendor == "postgresql":
         as_text = {
             "sequence": "sequence::text",
@@ -137,6 +141,7 @@ def canonical_sql(vendor: str) -> str:
             "actor_id": "COALESCE(actor_id::text, '')",
             "object_id": "COALESCE(object_id::text, '')",
         }
+        function, placeholder = "format", "%s:%s"
     else:
         # SQLite keeps a time as UTC text, "YYYY-MM-DD HH:MM:SS[.ffffff]" (no fraction when it is zero).
         as_text = {
@@ -146,8 +151,8 @@ def canonical_sql(vendor: str) -> str:
             "actor_id": "COALESCE(CAST(actor_id AS TEXT), '')",
             "object_id": "COALESCE(CAST(object_id AS TEXT), '')",
         }
-    parts = []
-    for name in HASHED_FIELDS:
-        expression = as_text.get(name, name)
-        parts.append(f"length({expression}) || ':' || {expression}")
-    return " || '|' || ".join(parts)
+        function, placeholder = "printf", "%d:%s"
+    expressions = [as_text.get(name, name) for name in HASHED_FIELDS]
+    pattern = "|".join([placeholder] * len(expressions))
+    arguments = ", ".join(f"length({expression}), {expression}" for expression in expressions)
+    return f"{function}('{pattern}', {arguments})"

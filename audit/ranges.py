@@ -27,7 +27,8 @@ def check_range(cursor, sql: str, first: int, last: int, key: bytes) -> RangeRes
     result = RangeResult()
     cursor.execute(sql)
     expected, prev_hash = first, None
-    sha256, digest, same = hashlib.sha256, hmac.digest, hmac.compare_digest
+    # Plain comparisons: the verifier answers no one, so there is no timing to hide.
+    sha256, digest = hashlib.sha256, hmac.digest
     while rows := cursor.fetchmany(5000):
         for sequence, stored_prev, stored_hash, signature, canonical in rows:
             if sequence != expected:
@@ -41,7 +42,7 @@ def check_range(cursor, sql: str, first: int, last: int, key: bytes) -> RangeRes
             if sha256(f"{stored_prev}\n{canonical}".encode()).hexdigest() != stored_hash:
                 result.bad_sequence, result.problem = sequence, "its content does not match its hash"
                 return result
-            if not same(digest(key, stored_hash.encode(), "sha256").hex(), signature):
+            if digest(key, stored_hash.encode(), "sha256").hex() != signature:
                 result.bad_sequence, result.problem = sequence, "its signature is not genuine (made without the key)"
                 return result
             prev_hash = result.last_hash = stored_hash

@@ -37,8 +37,9 @@ def assert_round_trip(event: AuditEvent) -> AuditEvent:
     stored = AuditEvent.objects.get(pk=event.pk)
     assert chain.event_hash(stored.prev_hash, stored.canonical()) == stored.hash == event.hash
     with connection.cursor() as cursor:
+        # Without parameters: the expression holds the formatting function's own % signs.
         cursor.execute(
-            f"SELECT {chain.canonical_sql(connection.vendor)} FROM audit_event WHERE sequence = %s", [event.pk]
+            f"SELECT {chain.canonical_sql(connection.vendor)} FROM audit_event WHERE sequence = {event.pk:d}"
         )
         (database_canonical,) = cursor.fetchone()
     assert database_canonical == stored.canonical()
