@@ -322,6 +322,10 @@ def stream_job(job: ExportJob, events) -> Iterator[bytes]:
     except Exception as error:
         job.mark_failed(str(error))
         raise
+    _finish(job, tally)
+
+
+def _finish(job: ExportJob, tally: Tally) -> None:
     job.mark_done(
         row_count=tally.row_count, first_sequence=tally.first_sequence, last_sequence=tally.last_sequence,
         sha256=tally.sha256,
@@ -346,10 +350,7 @@ def run_job(job: ExportJob, events) -> None:
     except Exception as error:
         job.mark_failed(str(error) or type(error).__name__)
         raise
-    job.mark_done(
-        row_count=tally.row_count, first_sequence=tally.first_sequence, last_sequence=tally.last_sequence,
-        sha256=tally.sha256,
-    )  # fmt: skip
+    _finish(job, tally)
 
 
 def export_to_path(*, format: str, events, described: dict, path) -> dict:

@@ -23,7 +23,7 @@ from .guards import missing_guards
 from .models import AuditEvent, ChainHead, Checkpoint, Verification
 from .ranges import RangeResult, check_range, check_range_apart
 
-RANGE_SIZE = 50_000
+RANGE_SIZE = 100_000
 # Below this many events a single process is quicker than starting others.
 PARALLEL_FROM = 200_000
 # The worker signs a checkpoint within a minute of new events; older unsigned events deserve a warning.

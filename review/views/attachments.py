@@ -8,18 +8,15 @@ from django.views.decorators.http import require_GET, require_POST
 from .. import services
 from ..forms import AttachmentForm
 from ..permissions import get_visible_document
-from .pieces import answer_refusal, render_detail
+from .pieces import answer_refusal, precheck, render_detail
 
 
 @login_required
 @require_POST
 def attachment_add(request, pk):
     document = get_visible_document(request.user, pk)
-    try:
-        with services.refused_as("attach", request.user, document):
-            services.check_editable(document, request.user)
-    except services.Refusal as refusal:
-        return answer_refusal(request, document, refusal)
+    if refused := precheck(request, document, "attach", services.check_editable):
+        return refused
     form = AttachmentForm(request.POST, request.FILES)
     if not form.is_valid():
         return render_detail(request, document, status=400, attachment_form=form)

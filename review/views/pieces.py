@@ -89,6 +89,17 @@ def answer_refusal(
     return redirect(document)
 
 
+def precheck(request, document: Document, attempted: str, check):
+    """Run a service's check of *when* and *who* before reading the form, so that a late or unauthorised request
+    is refused (and recorded) whatever it holds; return the answer to a refusal, or None to go on."""
+    try:
+        with services.refused_as(attempted, request.user, document):
+            check(document, request.user)
+    except services.Refusal as refusal:
+        return answer_refusal(request, document, refusal)
+    return None
+
+
 @login_required
 def home(request):
     if Document.objects.awaiting(request.user).exists():
@@ -162,11 +173,8 @@ def document_create(request):
 @login_required
 def document_edit(request, pk):
     document = get_visible_document(request.user, pk)
-    try:
-        with services.refused_as("edit", request.user, document):
-            services.check_editable(document, request.user)
-    except services.Refusal as refusal:
-        return answer_refusal(request, document, refusal)
+    if refused := precheck(request, document, "edit", services.check_editable):
+        return refused
     # A copy for the form: the ModelForm writes what was typed onto its instance; the service reads the stored row.
     form = DocumentForm(request.POST or None, instance=Document.objects.get(pk=document.pk), user=request.user)
     if request.method == "POST" and form.is_valid():
@@ -242,12 +250,8 @@ def document_reject(request, pk):
 @require_POST
 def document_publish(request, pk):
     document = get_visible_document(request.user, pk)
-    try:
-        # Who and when come before what: a late or unauthorised click is refused whatever the form holds.
-        with services.refused_as("publish", request.user, document):
-            services.check_publishable(document, request.user)
-    except services.Refusal as refusal:
-        return answer_refusal(request, document, refusal)
+    if refused := precheck(request, document, "publish", services.check_publishable):
+        return refused
     form = PublishForm(request.POST, document=document)
     if not form.is_valid():
         return render_detail(request, document, status=400, publish_form=form)
