@@ -5,10 +5,12 @@ them (audit.tasks.keep_chain). Run one worker per deployment, beside the web ser
 """
 
 import logging
+import os
 import threading
 import time
 
 from django.db import close_old_connections
+from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 from django_tasks_db.management.commands.db_worker import Command as DatabaseWorkerCommand
 
 from audit.tasks import keep_chain
@@ -40,5 +42,8 @@ class Command(DatabaseWorkerCommand):
     help = "Run background tasks (django-tasks-db), and every minute sign and verify the audit log's new events."
 
     def handle(self, *args, **options):
-        threading.Thread(target=run_periodic_jobs, args=(threading.Event(),), daemon=True, name="periodic").start()
+        # With --reload (the default under DEBUG) this process only watches the code and runs the worker in a
+        # child process; the periodic jobs belong to the child.
+        if not options["reload"] or os.environ.get(DJANGO_AUTORELOAD_ENV) == "true":
+            threading.Thread(target=run_periodic_jobs, args=(threading.Event(),), daemon=True, name="periodic").start()
         super().handle(*args, **options)
