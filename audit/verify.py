@@ -42,9 +42,13 @@ class Result:
 
 
 def _range_sql(vendor: str, first: int, last: int) -> str:
+    """Return the statement that reads a range for check_range; PostgreSQL hashes each event itself (hashed=True)."""
+    canonical = chain.canonical_sql(vendor)
+    if vendor == "postgresql":
+        canonical = f"encode(sha256(convert_to(prev_hash || chr(10) || {canonical}, 'UTF8')), 'hex')"
     # Integers only, so that any DB-API driver runs the statement as it is, without parameters.
     return (
-        f"SELECT sequence, prev_hash, hash, signature, {chain.canonical_sql(vendor)} "
+        f"SELECT sequence, prev_hash, hash, signature, {canonical} "
         f"FROM audit_event WHERE sequence >= {int(first)} AND sequence <= {int(last)} ORDER BY sequence"
     )
 
@@ -66,7 +70,7 @@ def _results(first: int, last: int, key: bytes) -> Iterator[RangeResult]:
     if not _can_parallelise(last - first + 1):
         with connection.cursor() as cursor:
             for _settings, _vendor, sql, start, end, key in jobs:
-                yield check_range(cursor, sql, start, end, key)
+                yield check_range(cursor, sql, start, end, key, hashed=vendor == "postgresql")
         return
     # "spawn": each worker is a fresh interpreter, so no lock held by another thread here is copied into it.
     with multiprocessing.get_context("spawn").Pool(os.cpu_count()) as pool:

@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone
 
-from audit import chain, guards
+from audit import chain, guards, verify
 from audit.models import AuditEvent, Checkpoint, Verification
 from audit.tasks import keep_chain
 from audit.verify import last_verified, run_verification, verify_chain, verify_new_events
@@ -198,3 +198,45 @@ def test_the_worker_runs_the_periodic_jobs_until_told_to_stop(monkeypatch):
         PERIODIC_JOBS[:] = original
     assert calls == [1]
     assert [job for job, _interval in PERIODIC_JOBS] == [keep_chain]
+
+
+def test_ranges_are_checked_apart_and_stitched_together(log, monkeypatch, attacker):
+    monkeypatch.setattr("audit.verify.RANGE_SIZE", 2)
+    assert verify_chain().ok
+
+    # Someone holding the key re-signs event 3 on a made-up link: a break between two ranges, named at its event.
+    third = AuditEvent.objects.get(pk=3)
+    new_hash = chain.event_hash("0" * 64, third.canonical())
+    sql(
+        "UPDATE audit_event SET prev_hash = %s, hash = %s, signature = %s WHERE sequence = 3",
+        ["0" * 64, new_hash, chain.sign(new_hash)],
+    )
+    result = verify_chain()
+
+    assert (result.ok, result.bad_sequence, result.problem) == (False, 3, "does not follow the event before it")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_chain_is_checked_in_worker_processes(monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("worker processes cannot open the in-memory SQLite test database: the PostgreSQL pass runs this")
+    for number in range(12):
+        AuditEvent.objects.record(action="tested", data={"n": number})
+    monkeypatch.setattr("audit.verify.PARALLEL_FROM", 10)
+    monkeypatch.setattr("audit.verify.RANGE_SIZE", 5)
+    contexts = []
+    real_get_context = verify.multiprocessing.get_context
+    monkeypatch.setattr(
+        "audit.verify.multiprocessing.get_context", lambda method: contexts.append(method) or real_get_context(method)
+    )
+
+    assert verify_chain().ok
+    guards.remove(connection)
+    try:
+        sql("UPDATE audit_event SET comment = 'altered' WHERE sequence = 8")
+    finally:
+        guards.install(connection)
+    result = verify_chain()
+
+    assert contexts == ["spawn", "spawn"]
+    assert (result.ok, result.bad_sequence, result.problem) == (False, 8, "its content does not match its hash")
