@@ -284,6 +284,16 @@ LOGGING = {
     },
 }
 
+# Proofreading: the organisation's name on sign-off sheets, and the highest acceptable error rate (差错率, weighted
+# errors per 10,000 characters) before a piece is flagged to its next reviewer.
+ORGANISATION_NAME = os.environ.get("DJANGO_ORGANISATION_NAME", "")
+ERROR_RATE_THRESHOLD = os.environ.get("DJANGO_ERROR_RATE_THRESHOLD", "1")
+# What each channel allows, in characters, checked by the pre-checks: channel → field (title, summary, body) → limit.
+CHANNEL_LIMITS = {
+    "wechat": {"title": 64, "summary": 120},
+    "weibo": {"body": 2000},
+}
+
 # API tokens expire this long after they are issued (and at once when the password changes).
 API_TOKEN_LIFETIME = datetime.timedelta(days=int(os.environ.get("DJANGO_API_TOKEN_DAYS", "30")))
 

@@ -4,7 +4,18 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.admin import AuditedAdmin, ReadOnlyAdmin
 
-from .models import Document, Publication, Stage, Webhook, WebhookDelivery, Workflow
+from .models import (
+    ChecklistItem,
+    Dismissal,
+    Document,
+    ErrorCategory,
+    Publication,
+    SensitiveTerm,
+    Stage,
+    Webhook,
+    WebhookDelivery,
+    Workflow,
+)
 
 
 class StageInline(admin.TabularInline):
@@ -35,16 +46,54 @@ class WorkflowAdmin(AuditedAdmin):
 
     def audited_values(self, obj) -> dict:
         # The stages as saved (the change message names only what changed).
-        stages = [[s.position, s.name, s.role, s.major_only] for s in obj.stages.order_by("position")]
+        stages = [[s.position, s.name, s.proofread_name, s.role, s.major_only] for s in obj.stages.order_by("position")]
         return {**super().audited_values(obj), "stages": stages}
+
+
+class ChecklistItemInline(admin.TabularInline):
+    model = ChecklistItem
+    extra = 1
+    ordering = ["position", "pk"]
 
 
 @admin.register(Stage)
 class StageAdmin(AuditedAdmin):
-    list_display = ["workflow", "position", "name", "role", "major_only"]
+    """A stage with its two checklists (review and proofread): what every signature at it must answer."""
+
+    list_display = ["workflow", "position", "name", "proofread_name", "role", "major_only"]
     list_filter = ["workflow", "role"]
     ordering = ["workflow", "position"]
-    audited_fields = ("workflow", "position", "name", "role", "major_only")
+    inlines = [ChecklistItemInline]
+    audited_fields = ("workflow", "position", "name", "proofread_name", "role", "major_only")
+
+    def audited_values(self, obj) -> dict:
+        checklist = [[item.part, item.position, item.text] for item in obj.checklist.order_by("position", "pk")]
+        return {**super().audited_values(obj), "checklist": checklist}
+
+
+@admin.register(ErrorCategory)
+class ErrorCategoryAdmin(AuditedAdmin):
+    """The kinds of error proofreaders count and their weights (the publishing standard's, editable)."""
+
+    list_display = ["name", "weight", "position", "is_active"]
+    list_editable = ["weight", "position", "is_active"]
+    audited_fields = ("name", "weight", "position", "is_active")
+
+
+@admin.register(SensitiveTerm)
+class SensitiveTermAdmin(AuditedAdmin):
+    """The organisation's sensitive terms (pointed out) and banned or outdated ones (with what to write instead)."""
+
+    list_display = ["term", "category", "severity", "replacement", "is_active"]
+    list_filter = ["category", "severity", "is_active"]
+    search_fields = ["term", "replacement"]
+    audited_fields = ("term", "category", "severity", "replacement", "is_active")
+
+
+@admin.register(Dismissal)
+class DismissalAdmin(ReadOnlyAdmin):
+    list_display = ["document", "rule", "excerpt", "reason", "dismissed_by", "dismissed_at"]
+    list_select_related = ["document", "dismissed_by"]
 
 
 @admin.register(Document)

@@ -1,19 +1,70 @@
-"""The clinic's rule (三审三校) as the default workflow: (position, name, acting role, only for major matters)."""
+"""The clinic's rule (三审三校) as the default workflow, with its checklists and the error categories of the
+publishing standard. Used by the data migrations and by seed_demo, with the model classes they are given."""
+
+from decimal import Decimal
 
 CLINIC_WORKFLOW = "三审三校"
+# position, review name, proofread name, acting role, only for major matters
 CLINIC_STAGES = [
-    (1, "初审", "information_officer", False),
-    (2, "复审", "department_head", False),
-    (3, "终审", "publicity_leader", False),
-    (4, "审定", "principal_leader", True),
+    (1, "初审", "初校", "information_officer", False),
+    (2, "复审", "复校", "department_head", False),
+    (3, "终审", "终校", "publicity_leader", False),
+    (4, "审定", "", "principal_leader", True),
+]
+# The clinic's review criteria and the gates government accounts check (政治关、法律关、保密关) ...
+REVIEW_CHECKLIST = [
+    "政治立场鲜明，主题积极向上，有感染力、影响力",
+    "内容真实，时效性强，符合国家政策、法律法规",
+    "表述准确，角度新颖，逻辑严密，语言流畅",
+    "政治关：导向正确，无政治性差错",
+    "法律关：不违反法律法规，不侵犯他人权益",
+    "保密关：不涉及国家秘密、工作秘密和个人隐私",
+]
+# ... and its proofreading criteria, with the last gate (文字关).
+PROOFREAD_CHECKLIST = [
+    "用语规范，表述准确",
+    "格式规范，结构合理",
+    "认真严谨，差错率低",
+    "文字关：无错别字、病句和标点符号差错",
+]
+# name, weight (per error), as the publishing standard counts them; editable by administrators.
+ERROR_CATEGORIES = [
+    ("错字、漏字、多字", Decimal("1")),
+    ("知识性、逻辑性、语法性差错", Decimal("2")),
+    ("政治性差错", Decimal("3")),
+    ("标点符号差错", Decimal("0.5")),
 ]
 
 
-def create_clinic_workflow(Workflow, Stage):
+def create_clinic_workflow(Workflow, Stage, ChecklistItem):
     """Create the default workflow with the given model classes (historical ones in migrations)."""
     workflow = Workflow.objects.create(name=CLINIC_WORKFLOW)
-    Stage.objects.bulk_create(
-        Stage(workflow=workflow, position=position, name=name, role=role, major_only=major_only)
-        for position, name, role, major_only in CLINIC_STAGES
-    )
+    for position, name, proofread_name, role, major_only in CLINIC_STAGES:
+        stage = Stage.objects.create(
+            workflow=workflow,
+            position=position,
+            name=name,
+            proofread_name=proofread_name,
+            role=role,
+            major_only=major_only,
+        )
+        add_default_checklist(stage, ChecklistItem)
     return workflow
+
+
+def add_default_checklist(stage, ChecklistItem) -> None:
+    """Give a stage the clinic's checklist: the review questions, then (when it proofreads) the proofreading ones."""
+    items = [("review", text) for text in REVIEW_CHECKLIST]
+    if stage.proofread_name:
+        items += [("proofread", text) for text in PROOFREAD_CHECKLIST]
+    ChecklistItem.objects.bulk_create(
+        ChecklistItem(stage=stage, part=part, position=position, text=text)
+        for position, (part, text) in enumerate(items, start=1)
+    )
+
+
+def create_error_categories(ErrorCategory) -> None:
+    ErrorCategory.objects.bulk_create(
+        ErrorCategory(name=name, weight=weight, position=position)
+        for position, (name, weight) in enumerate(ERROR_CATEGORIES, start=1)
+    )

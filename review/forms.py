@@ -12,7 +12,7 @@ from audit import labels
 from audit.forms import MAX_ID, PeriodForm
 
 from . import services
-from .models import Channel, Document
+from .models import Channel, Document, ErrorCategory, Part, RouteStage
 
 
 class DocumentForm(forms.ModelForm):
@@ -22,10 +22,11 @@ class DocumentForm(forms.ModelForm):
 
     class Meta:
         model = Document
-        fields = ["title", "body", "department", "kind", "channels", "source", "is_major", "due_date"]
+        fields = ["title", "summary", "body", "department", "kind", "channels", "source", "is_major", "due_date"]
         widgets = {
             "body": forms.HiddenInput(attrs={"id": "id_body"}),
             "due_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "summary": forms.Textarea(attrs={"rows": 2}),
         }
 
     def __init__(self, *args, user, **kwargs):
@@ -49,7 +50,10 @@ class DocumentForm(forms.ModelForm):
 
 
 class DecisionForm(forms.Form):
-    """An approval's opinion and signature password, or the reason for a return or a rejection."""
+    """An approval's checklist answers, error counts, opinion and signature password; or the reason for a return
+    or a rejection. Every field is optional here: the service says what is missing, in the order it checks."""
+
+    YES_NO = [("yes", _("Yes")), ("no", _("No"))]
 
     review = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1, max_value=MAX_ID)
     opinion = forms.CharField(label=_("Opinion"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
@@ -59,6 +63,50 @@ class DecisionForm(forms.Form):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
+
+    def __init__(self, *args, stage: RouteStage | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.stage = stage
+        self.items = list(stage.checklist.all()) if stage else []
+        self.categories = list(ErrorCategory.objects.filter(is_active=True)) if stage and stage.proofread_name else []
+        for item in self.items:
+            self.fields[f"item_{item.pk}"] = forms.ChoiceField(
+                label=item.text, choices=self.YES_NO, required=False, widget=forms.RadioSelect
+            )
+            self.fields[f"note_{item.pk}"] = forms.CharField(label=_("What is wrong"), required=False, max_length=500)
+        for category in self.categories:
+            self.fields[f"errors_{category.pk}"] = forms.IntegerField(
+                label=category.name, required=False, min_value=0, max_value=10_000
+            )
+
+    @property
+    def parts(self) -> list[tuple[str, str, list]]:
+        """Return each part of the checklist: its code, its meaning (初审, 初校) and its (question, answer, note)."""
+        meanings = {Part.REVIEW: self.stage.name, Part.PROOFREAD: self.stage.proofread_name} if self.stage else {}
+        parts = []
+        for part in (Part.REVIEW, Part.PROOFREAD):
+            rows = [(i, self[f"item_{i.pk}"], self[f"note_{i.pk}"]) for i in self.items if i.part == part]
+            if rows:
+                parts.append((part, meanings[part], rows))
+        return parts
+
+    def error_fields(self) -> list[tuple]:
+        return [(category, self[f"errors_{category.pk}"]) for category in self.categories]
+
+    def checklist(self) -> list[dict]:
+        """Return the answers given, as the approval service takes them (unanswered questions left out)."""
+        answers = []
+        for item in self.items:
+            answer = self.cleaned_data.get(f"item_{item.pk}")
+            if answer:
+                note = self.cleaned_data.get(f"note_{item.pk}", "")
+                answers.append({"item": item.pk, "ok": answer == "yes", "note": note})
+        return answers
+
+    def errors_found(self) -> list[dict]:
+        """Return the error counts given, as the approval service takes them."""
+        counts = ((category, self.cleaned_data.get(f"errors_{category.pk}")) for category in self.categories)
+        return [{"category": category.pk, "count": count} for category, count in counts if count]
 
 
 class PublishForm(forms.Form):

@@ -4,6 +4,7 @@ import io
 from urllib.parse import urljoin
 
 import segno
+from django.conf import settings
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -11,6 +12,7 @@ from django.utils.translation import gettext as _
 from audit.models import AuditEvent, Checkpoint
 from audit.pdf import render_pdf, write_in_parts
 
+from . import proofreading
 from .models import Document, StageReview
 from .signoff import signatures, verification_code
 
@@ -22,13 +24,20 @@ REGISTER_ROWS_PER_PART = 500
 
 
 def signoff_sheet_pdf(document: Document, *, base_url: str = "") -> bytes:
-    """Return the sign-off sheet of a piece: its facts, every signature, its publications and a verification code.
+    """Return the sign-off sheet (审签单) a unit files: the piece's facts, both parts of every signature with their
+    checklist answers and error rates, the revision each person signed, the publications, a verification code,
+    the chain head when printed, the attachments by name and hash, and the full text signed.
 
     `base_url` is the site's address (e.g. https://imprimatur.example.org/), for the QR code's link.
     """
     reviews = list(
-        document.stage_reviews.select_related("stage", "revision").order_by("round", "stage__position", "pk")
+        document.stage_reviews.select_related("stage", "revision")
+        .prefetch_related("answers__item", "errors__category")
+        .order_by("round", "stage__position", "pk")
     )
+    for review in reviews:
+        if review.decision == StageReview.Decision.APPROVED:
+            review.error_rate = proofreading.review_error_rate(review)
     signed = signatures(reviews)
     code = verification_code(document, signed)
     verify_url = urljoin(base_url, reverse("review:verify", args=[code]))
@@ -39,16 +48,21 @@ def signoff_sheet_pdf(document: Document, *, base_url: str = "") -> bytes:
         if review.round == document.round and review.decision != StageReview.Decision.CANCELLED
     ]
     earlier = [review for review in signed if review.round < document.round]
-    # Every review of a round signs the revision that was submitted; before submission, show the current one.
-    signed_revision = latest[0].revision if latest else document.current_revision
+    # The text as last signed in this round (a proofreader may have corrected it); before any, the current one.
+    signed_this_round = [review for review in latest if review.decided_at]
+    signed_revision = signed_this_round[-1].revision if signed_this_round else document.current_revision
     context = {
         "title": _("Sign-off sheet: %(title)s") % {"title": document.title},
+        "organisation": settings.ORGANISATION_NAME,
         "document": document,
         "latest": latest,
         "earlier": earlier,
         "signed_revision": signed_revision,
-        "signed_hash": latest[0].revision_hash if latest else signed_revision.content_hash,
+        "signed_hash": signed_revision.content_hash,
+        "signed_text": proofreading.plain_text(signed_revision.body),
+        "characters": proofreading.character_count(signed_revision.title, signed_revision.body),
         "publications": document.publications.select_related("publisher").order_by("published_at", "pk"),
+        "attachments": document.attachments.order_by("uploaded_at", "pk"),
         "code": code,
         "verify_url": verify_url,
         "qr_svg": mark_safe(qr.svg_inline(omitsize=True, border=0, svgclass="qr", lineclass=None)),

@@ -24,13 +24,16 @@ from accounts.signature import SignatureRefused, check_signature
 from audit.labels import Action as AuditLogAction
 from audit.models import AuditEvent
 
-from . import permissions, webhooks
+from . import permissions, prechecks, proofreading, webhooks
 from .models import (
     Attachment,
     AuditAction,
     Channel,
+    ChecklistAnswer,
+    Dismissal,
     Document,
     Publication,
+    RecordedError,
     Revision,
     RouteStage,
     StageReview,
@@ -43,7 +46,7 @@ ALLOWED_TAGS = {
     "p", "div", "br", "strong", "b", "em", "i", "u", "del", "s", "a",
     "h1", "h2", "h3", "blockquote", "pre", "ul", "ol", "li",
 }  # fmt: skip
-EDITABLE_FIELDS = ("title", "body", "channels", "kind", "source", "is_major", "due_date")
+EDITABLE_FIELDS = ("title", "body", "summary", "channels", "kind", "source", "is_major", "due_date")
 # A piece goes out after it was written and before now; a day's grace for clocks and time zones.
 PUBLICATION_GRACE = datetime.timedelta(days=1)
 
@@ -181,6 +184,7 @@ def create_document(
     department: Department,
     channels: list[str],
     kind: str,
+    summary: str = "",
     is_major: bool = False,
     due_date: datetime.date | None = None,
     source: str = "",
@@ -192,6 +196,7 @@ def create_document(
         document = Document.objects.create(
             title=title,
             body=clean_body(body),
+            summary=summary,
             department=department,
             drafter=drafter,
             channels=channels,
@@ -312,6 +317,16 @@ def check_decision(*, document: Document, user: User, review_id: int | None) -> 
     return review
 
 
+def check_reviewer(document: Document, user: User) -> None:
+    """Raise unless `user` is the one who may act at the piece's current stage now (no decision involved)."""
+    if document.state != Document.State.IN_REVIEW:
+        raise Conflict(
+            _("This piece is no longer in review (it is now %(state)s).") % {"state": document.get_state_display()}
+        )
+    if refusal := document.review_refusal(user):
+        raise NotAllowed(refusal)
+
+
 def _decided_by_another(document: Document, user: User) -> bool:
     """Return whether a stage of this round that `user`'s roles act at has been decided by someone else."""
     decided = document.stage_reviews.filter(round=document.round).exclude(decision=StageReview.Decision.PENDING)
@@ -320,7 +335,16 @@ def _decided_by_another(document: Document, user: User) -> bool:
     return not decided_by_user and user.groups.filter(name__in=roles).exists()
 
 
-def _decide(*, document: Document, user: User, review_id: int | None, decision: str, opinion: str) -> Document:
+def _decide(
+    *,
+    document: Document,
+    user: User,
+    review_id: int | None,
+    decision: str,
+    opinion: str,
+    answers: list[proofreading.Answer] = (),
+    errors: list[proofreading.Count] = (),
+) -> Document:
     document = _locked(document)
     review = check_decision(document=document, user=user, review_id=review_id)
     if decision != StageReview.Decision.APPROVED and not opinion.strip():
@@ -343,6 +367,9 @@ def _decide(*, document: Document, user: User, review_id: int | None, decision: 
 
     # The conditional update is the guard against a second reviewer of the same stage:
     # only one request can move the row out of "pending".
+    # The signature binds to the content as it is now: the stage's own corrections included.
+    review.revision = document.current_revision
+    review.revision_hash = review.revision.content_hash
     decided = StageReview.objects.filter(pk=review.pk, decision=StageReview.Decision.PENDING).update(
         decision=decision,
         decided_by=user,
@@ -350,9 +377,18 @@ def _decide(*, document: Document, user: User, review_id: int | None, decision: 
         signer_name=user.printed_name,
         signer_role=review.stage.role,
         opinion=opinion,
+        revision=review.revision,
+        revision_hash=review.revision_hash,
     )
     if not decided:
         raise Conflict(_("Someone else has already decided this stage."))
+    ChecklistAnswer.objects.bulk_create(
+        ChecklistAnswer(review=review, item_id=answer.item, ok=answer.ok, note=answer.note) for answer in answers
+    )
+    recorded = RecordedError.objects.bulk_create(
+        RecordedError(review=review, category=e.category, weight=e.category.weight, count=e.count, note=e.note)
+        for e in errors
+    )
     if decision != StageReview.Decision.APPROVED:
         document.stage_reviews.filter(round=document.round, decision=StageReview.Decision.PENDING).update(
             decision=StageReview.Decision.CANCELLED
@@ -379,6 +415,15 @@ def _decide(*, document: Document, user: User, review_id: int | None, decision: 
             "stage": review.meaning,
             "stage_review": review.pk,
             "revision": review.revision_hash,
+            **(
+                {
+                    "checklist": [{"item": a.item, "ok": a.ok, "note": a.note} for a in answers],
+                    "errors": proofreading.describe_errors(recorded),
+                    "error_rate": str(proofreading.review_error_rate(review)),
+                }
+                if decision == StageReview.Decision.APPROVED
+                else {}
+            ),
         },
     )
     webhooks.fire(event, document=document, actor=user, stage=review.meaning)
@@ -386,10 +431,19 @@ def _decide(*, document: Document, user: User, review_id: int | None, decision: 
 
 
 def approve(
-    *, document: Document, user: User, password: str, opinion: str = "", review_id: int | None = None
+    *,
+    document: Document,
+    user: User,
+    password: str,
+    opinion: str = "",
+    review_id: int | None = None,
+    checklist: list[dict] = (),
+    errors: list[dict] = (),
 ) -> Document:
-    """Sign off the current stage with an electronic signature; the piece moves on or is approved.
+    """Sign off both parts of the current stage with an electronic signature; the piece moves on or is approved.
 
+    Every question of the stage's checklist must be answered ({"item": id, "ok": bool, "note": ...}, a note for
+    each "no"); the proofreader may record the errors they found and corrected ({"category": id, "count": n}).
     The password is checked before the piece is locked (a password hash takes a while), and everything is
     checked again under the lock, so a decision made in the meantime still wins. The first check takes the lock
     too, briefly: the piece, its reviews and its grants read while another decision commits could otherwise
@@ -397,7 +451,17 @@ def approve(
     """
     with refused_as("approve", user, document):
         with transaction.atomic():
-            check_decision(document=_locked(document), user=user, review_id=review_id)
+            review = check_decision(document=_locked(document), user=user, review_id=review_id)
+        try:
+            answers = proofreading.checked_answers(review.stage, list(checklist))
+        except proofreading.AnswerError as error:
+            raise Invalid(str(error), field="checklist") from None
+        try:
+            counts = proofreading.checked_errors(list(errors))
+            if counts and not review.stage.proofread_name:
+                raise proofreading.AnswerError(_("This stage has no proofread: there are no errors to record."))
+        except proofreading.AnswerError as error:
+            raise Invalid(str(error), field="errors") from None
         if not password:
             # Nothing typed is an input to correct, not a wrong password: not a failed login, not recorded.
             raise Invalid(_("Enter your password to sign the approval."), field="password")
@@ -408,7 +472,7 @@ def approve(
         with transaction.atomic():
             return _decide(
                 document=document, user=user, review_id=review_id, decision=StageReview.Decision.APPROVED,
-                opinion=opinion,
+                opinion=opinion, answers=answers, errors=counts,
             )  # fmt: skip
 
 
@@ -559,6 +623,31 @@ def remove_attachment(*, attachment: Attachment, user: User) -> None:
         _record(
             AuditAction.EDITED, user=user, document=document, data={"fields": ["attachments"], "removed": described}
         )
+
+
+# Pre-checks.
+
+
+def dismiss_finding(*, document: Document, user: User, rule: str, excerpt: str, reason: str) -> Dismissal:
+    """Record that a pre-check finding does not apply to the piece, and why (the reviewer at the current stage)."""
+    with refused_as("dismiss finding", user, document), transaction.atomic():
+        document = _locked(document)
+        check_reviewer(document, user)
+        if not reason.strip():
+            raise Invalid(_("Say why the finding does not apply."), field="reason")
+        if not any(f.rule == rule and f.excerpt == excerpt for f in prechecks.findings_for(document)):
+            raise Invalid(_("There is no such finding in the piece as it now is."), field="rule")
+        dismissal, _created = Dismissal.objects.update_or_create(
+            document=document, rule=rule, excerpt=excerpt, defaults={"reason": reason.strip(), "dismissed_by": user}
+        )
+        _record(
+            AuditAction.FINDING_DISMISSED,
+            user=user,
+            document=document,
+            comment=reason.strip(),
+            data={"rule": rule, "excerpt": excerpt},
+        )
+        return dismissal
 
 
 # Downloads: each is an audit event.

@@ -17,6 +17,7 @@ urlpatterns = [
     path("documents/<int:pk>/reject/", pieces.document_reject, name="document_reject"),
     path("documents/<int:pk>/publish/", pieces.document_publish, name="document_publish"),
     path("documents/<int:pk>/withdraw/", pieces.document_withdraw, name="document_withdraw"),
+    path("documents/<int:pk>/findings/dismiss/", pieces.document_dismiss, name="document_dismiss"),
     path("documents/<int:pk>/attachments/", attachments.attachment_add, name="attachment_add"),
     path("documents/<int:pk>/attachments/<int:attachment_id>/", attachments.attachment_download, name="attachment"),
     path(

@@ -83,10 +83,23 @@ def submit(document: Document) -> Document:
     return services.submit_document(document=document, user=document.drafter)
 
 
+def answers(document: Document, *, ok: bool = True) -> list[dict]:
+    """Return "yes" (or "no", with a note) to every question of the checklist at the piece's current stage."""
+    stage = Document.objects.get(pk=document.pk).current_stage
+    return [{"item": item.pk, "ok": ok, "note": "" if ok else "需修改"} for item in stage.checklist.all()]
+
+
+def checklist_form(document: Document) -> dict:
+    """Return the web form's fields answering "yes" to every question at the piece's current stage."""
+    return {f"item_{answer['item']}": "yes" for answer in answers(document)}
+
+
 def approve_by(document: Document, *reviewers: User) -> Document:
-    """Have each reviewer in turn approve the piece's current stage."""
+    """Have each reviewer in turn approve the piece's current stage, answering its checklist."""
     for reviewer in reviewers:
-        document = services.approve(document=document, user=reviewer, password=PASSWORD, opinion="同意。")
+        document = services.approve(
+            document=document, user=reviewer, password=PASSWORD, opinion="同意。", checklist=answers(document)
+        )
     return document
 
 

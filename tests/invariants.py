@@ -13,11 +13,14 @@ from audit.models import AuditEvent, Checkpoint
 from audit.verify import verify_chain
 from review.models import (
     AuditAction,
+    ChecklistAnswer,
     Document,
     DocumentGroupObjectPermission,
     DocumentUserObjectPermission,
     Publication,
+    RecordedError,
     Revision,
+    RouteChecklistItem,
     RouteStage,
     StageReview,
 )
@@ -56,6 +59,7 @@ def problems(document: Document) -> list[str]:
     found += _round_problems(document, reviews)
     found += _publication_problems(document, reviews)
     found += _trail_problems(document, reviews)
+    found += _checklist_problems(document, reviews)
     return found
 
 
@@ -224,18 +228,62 @@ def _trail_problems(document, reviews) -> list[str]:
     return found
 
 
+def _checklist_problems(document, reviews) -> list[str]:
+    """An approval answers every question of its stage's checklist exactly once, with a note for each "no", and
+    records errors only where the stage proofreads; its audit event records the same answers and errors. A
+    return, a rejection or a stage not decided carries neither."""
+    found = []
+    questions, answers, errors = {}, {}, {}
+    for item in RouteChecklistItem.objects.filter(stage__document=document).order_by("stage", "position", "pk"):
+        questions.setdefault(item.stage_id, []).append(item.pk)
+    for answer in ChecklistAnswer.objects.filter(review__document=document).order_by("review", "item__position"):
+        answers.setdefault(answer.review_id, []).append(answer)
+    for error in RecordedError.objects.filter(review__document=document).select_related("category"):
+        errors.setdefault(error.review_id, []).append(error)
+    events = {
+        event.data.get("stage_review"): event
+        for event in AuditEvent.objects.about(document).filter(action=Action.APPROVED)
+    }
+    for review in reviews:
+        given, found_errors = answers.get(review.pk, []), errors.get(review.pk, [])
+        name = f"the {review.meaning} {review.decision} review of round {review.round}"
+        if review.decision != Decision.APPROVED:
+            if given or found_errors:
+                found.append(f"{name} carries {len(given)} checklist answers and {len(found_errors)} error counts")
+            continue
+        if [answer.item_id for answer in given] != questions.get(review.stage_id, []):
+            found.append(f"{name} does not answer exactly the questions of its stage's checklist")
+        if any(not answer.ok and not answer.note for answer in given):
+            found.append(f"{name} says no to a question without saying what is wrong")
+        if found_errors and not review.stage.proofread_name:
+            found.append(f"{name} records errors at a stage without a proofread")
+        event = events.get(review.pk)
+        if event is None:
+            continue
+        if event.data.get("checklist") != [{"item": a.item_id, "ok": a.ok, "note": a.note} for a in given]:
+            found.append(f"#{event.sequence} records checklist answers other than those stored for {name}")
+        recorded = [(e["category"], e["weight"], e["count"]) for e in event.data.get("errors", [])]
+        stored = [(e.category.name, str(e.weight), e.count) for e in found_errors]
+        if sorted(recorded) != sorted(stored):
+            found.append(f"#{event.sequence} records errors other than those stored for {name}")
+    return found
+
+
 def chain_problem() -> str:
     """Return what is wrong with the audit chain, or "" when it verifies."""
     result = verify_chain()
     return "" if result.ok else f"audit chain broken at {result.bad_sequence}: {result.problem}"
 
 
-# What the workflow writes: pieces, their routes, signatures, revisions, publications, checkpoints, object
-# permissions.
+# What the workflow writes: pieces, their routes and checklists, signatures with their answers and error counts,
+# revisions, publications, checkpoints, object permissions.
 WORKFLOW_MODELS = (
     Document,
     RouteStage,
+    RouteChecklistItem,
     StageReview,
+    ChecklistAnswer,
+    RecordedError,
     Revision,
     Publication,
     Checkpoint,

@@ -6,7 +6,7 @@ from django.utils import timezone
 from accounts.models import AuditAction as AccountAction
 from audit.labels import Action as LogAction
 from audit.models import AuditEvent
-from review.models import AuditAction, Document, Publication, StageReview
+from review.models import AuditAction, Document, Publication, RouteChecklistItem, StageReview
 from tests import factories
 from tests.api import api_client, clean_throttles  # noqa: F401 (an autouse fixture)
 from tests.factories import PASSWORD, Role, current_review, fresh, last_event, payload, zh
@@ -20,8 +20,12 @@ def url(document, action: str) -> str:
 
 
 def approve(user, document, **body):
+    """Approve through the API, answering "yes" to every question of the stage's checklist unless `body` says."""
+    checklist = factories.answers(document) if fresh(document).current_stage else []
     return api_client(user).post(
-        url(document, "approve"), {"opinion": "同意。", "password": PASSWORD, **body}, format="json"
+        url(document, "approve"),
+        {"opinion": "同意。", "password": PASSWORD, "checklist": checklist, **body},
+        format="json",
     )
 
 
@@ -65,7 +69,16 @@ def test_it_submits_a_draft_to_the_first_stage(drafter):
     assert response.status_code == 200
     data = response.json()
     assert (data["state"], data["current_stage"]["name"], data["round"]) == ("in_review", "初审", 1)
-    assert data["current_review"] == current_review(document).pk
+    assert data["current_review"] == {
+        "id": current_review(document).pk,
+        "stage": "初审",
+        "meanings": "初审/初校",
+        "checklist": [
+            {"id": item.pk, "part": item.part, "text": item.text}
+            for item in fresh(document).current_stage.checklist.all()
+        ],
+    }
+    assert [item["part"] for item in data["current_review"]["checklist"]] == ["review"] * 6 + ["proofread"] * 4
     assert payload(last_event(document)) == {
         "action": AuditAction.SUBMITTED,
         "actor": drafter,
@@ -129,21 +142,28 @@ def test_it_refuses_anonymous_actions(drafter, action):
 
 def test_it_signs_off_every_stage_to_approval(drafter, officer, head, leader):
     document = factories.submitted_document(drafter=drafter)
+    waiting = api_client(officer).get(f"/api/v1/documents/{document.pk}/").json()["current_review"]
 
-    for reviewer, stage in [(officer, "复审"), (head, "终审")]:
-        response = approve(reviewer, document, review=current_review(document).pk)
+    for reviewer, stage in [(officer, "复审"), (head, "终审"), (leader, None)]:
+        # The signer answers the questions the piece's current_review asks, and names the review they saw.
+        checklist = [{"item": item["id"], "ok": True, "note": ""} for item in waiting["checklist"]]
+        response = approve(reviewer, document, review=waiting["id"], checklist=checklist)
         assert response.status_code == 200
-        assert response.json()["current_stage"]["name"] == stage
-    response = approve(leader, document, checklist={})
+        data = response.json()
+        assert (data["current_stage"] or {}).get("name") == stage
+        waiting = data["current_review"]
 
-    data = response.json()
     assert (data["state"], data["current_stage"], data["current_review"]) == ("approved", None, None)
-    assert [(s["meaning"], s["signer_name"], s["signer_role"]) for s in data["signatures"]] == [
-        ("初审", "李信", "information_officer"),
-        ("复审", "王建国", "department_head"),
-        ("终审", "陈志强", "publicity_leader"),
+    assert [(s["meaning"], s["meanings"], s["signer_name"], s["signer_role"]) for s in data["signatures"]] == [
+        ("初审", "初审/初校", "李信", "information_officer"),
+        ("复审", "复审/复校", "王建国", "department_head"),
+        ("终审", "终审/终校", "陈志强", "publicity_leader"),
     ]
     assert {s["revision_hash"] for s in data["signatures"]} == {fresh(document).current_revision.content_hash}
+    for signature in data["signatures"]:
+        assert len(signature["checklist"]) == 10
+        assert all(answer["ok"] and answer["note"] == "" for answer in signature["checklist"])
+        assert (signature["errors"], signature["error_rate"]) == ([], "0.00")
     assert payload(last_event(document)) == {
         "action": AuditAction.APPROVED,
         "actor": leader,
@@ -157,6 +177,9 @@ def test_it_signs_off_every_stage_to_approval(drafter, officer, head, leader):
             "stage": "终审",
             "stage_review": StageReview.objects.get(document=document, meaning="终审").pk,
             "revision": fresh(document).current_revision.content_hash,
+            "checklist": checklist,  # the answers the leader sent
+            "errors": [],
+            "error_rate": "0.00",
         },
     }
 
@@ -171,7 +194,9 @@ def test_it_signs_off_every_stage_to_approval(drafter, officer, head, leader):
 def test_it_refuses_an_approval_without_the_right_password(drafter, officer, password, message):
     document = factories.submitted_document(drafter=drafter)
     before = AuditEvent.objects.count()
-    body = {"opinion": "同意。"} if password is None else {"opinion": "同意。", "password": password}
+    body = {"opinion": "同意。", "checklist": factories.answers(document)}
+    if password is not None:
+        body["password"] = password
 
     response = api_client(officer).post(url(document, "approve"), body, format="json")
 
@@ -204,7 +229,7 @@ def test_it_locks_signing_after_repeated_wrong_passwords(drafter, officer, setti
     assert current_review(document).decision == StageReview.Decision.PENDING
 
 
-def test_it_refuses_checklist_answers_for_a_stage_without_a_checklist(drafter, officer):
+def test_it_refuses_checklist_answers_that_are_not_a_list_of_answers(drafter, officer):
     document = factories.submitted_document(drafter=drafter)
 
     response = approve(officer, document, checklist={"facts_checked": True})
@@ -212,6 +237,22 @@ def test_it_refuses_checklist_answers_for_a_stage_without_a_checklist(drafter, o
     assert response.status_code == 400
     assert list(response.json()) == ["checklist"]
     assert current_review(document).decision == StageReview.Decision.PENDING
+
+
+def test_it_refuses_an_approval_that_leaves_a_question_unanswered(drafter, officer):
+    document = factories.submitted_document(drafter=drafter)
+    answers = factories.answers(document)
+    unanswered = RouteChecklistItem.objects.get(pk=answers[-1]["item"])
+    before = AuditEvent.objects.count()
+
+    response = approve(officer, document, checklist=answers[:-1])
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "checklist": [zh("Answer every question: “%(question)s” has no answer.", question=unanswered.text)]
+    }
+    assert current_review(document).decision == StageReview.Decision.PENDING
+    assert AuditEvent.objects.count() == before
 
 
 # Four eyes.

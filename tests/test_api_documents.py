@@ -221,7 +221,13 @@ def test_it_shows_a_piece_with_its_signatures(drafter, officer, head):
     first = document.stage_reviews.get(stage__position=1)
     current = document.stage_reviews.get(stage__position=2)
     assert (data["state"], data["current_stage"]["name"], data["round"]) == ("in_review", "复审", 1)
-    assert data["current_review"] == current.pk
+    assert data["current_review"] == {
+        "id": current.pk,
+        "stage": "复审",
+        "meanings": "复审/复校",
+        "checklist": [{"id": item.pk, "part": item.part, "text": item.text} for item in current.stage.checklist.all()],
+    }
+    assert len(data["current_review"]["checklist"]) == 10
     assert data["revision"] == {"number": 1, "content_hash": document.current_revision.content_hash}
     assert data["signatures"] == [
         {
@@ -233,6 +239,13 @@ def test_it_shows_a_piece_with_its_signatures(drafter, officer, head):
             "decided_at": timezone.localtime(first.decided_at).isoformat(),
             "revision_hash": document.current_revision.content_hash,
             "round": 1,
+            "meanings": "初审/初校",
+            "checklist": [
+                {"item": item.pk, "part": item.part, "text": item.text, "ok": True, "note": ""}
+                for item in first.stage.checklist.all()
+            ],
+            "errors": [],
+            "error_rate": "0.00",
         }
     ]
     assert data["actions"] == ["approve", "return", "reject"]

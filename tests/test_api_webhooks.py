@@ -101,7 +101,9 @@ def test_it_signs_retries_and_records_every_attempt(
 
     with django_capture_on_commit_callbacks(execute=True):
         response = api_client(officer).post(
-            f"/api/v1/documents/{document.pk}/approve/", {"opinion": "同意。", "password": PASSWORD}, format="json"
+            f"/api/v1/documents/{document.pk}/approve/",
+            {"opinion": "同意。", "password": PASSWORD, "checklist": factories.answers(document)},
+            format="json",
         )
     assert len(queue.results) == 1  # queued once the approval committed, not yet sent
     assert not WebhookDelivery.objects.exists()

@@ -18,6 +18,11 @@ def approve_url(document):
     return reverse("review:document_approve", args=[document.pk])
 
 
+def signed(document, **fields) -> dict:
+    """Return an approval's fields: the password, a "yes" to every question of the stage's checklist, and `fields`."""
+    return {"password": PASSWORD, **factories.checklist_form(document), **fields}
+
+
 def refused_event(document, actor, reason: str, attempted: str = "approve"):
     state = fresh(document).state
     return {
@@ -35,9 +40,10 @@ def refused_event(document, actor, reason: str, attempted: str = "approve"):
 def test_it_signs_off_the_first_stage_and_moves_on(client_for, drafter, officer, head):
     document = factories.submitted_document(drafter=drafter)
     review = current_review(document)
+    checklist = factories.answers(document)
 
     response = client_for(officer).post(
-        approve_url(document), {"password": PASSWORD, "review": review.pk, "opinion": "同意，可送复审。"}
+        approve_url(document), signed(document, review=review.pk, opinion="同意，可送复审。")
     )
 
     assert response.status_code == 302
@@ -58,8 +64,12 @@ def test_it_signs_off_the_first_stage_and_moves_on(client_for, drafter, officer,
             "stage": "初审",
             "stage_review": review.pk,
             "revision": document.current_revision.content_hash,
+            "checklist": checklist,
+            "errors": [],
+            "error_rate": "0.00",
         },
     }
+    assert len(checklist) == 10  # every question of 初审/初校, answered "yes"
     assert not document.granted(officer, "review_document")
     assert document.granted(officer, "view_document")
     assert document.granted(head, "review_document")
@@ -69,7 +79,7 @@ def test_it_signs_the_exact_content(client_for, drafter, officer):
     document = factories.submitted_document(drafter=drafter)
     review = current_review(document)
 
-    client_for(officer).post(approve_url(document), {"password": PASSWORD, "review": review.pk, "opinion": "同意。"})
+    client_for(officer).post(approve_url(document), signed(document, review=review.pk, opinion="同意。"))
 
     review.refresh_from_db()
     assert review.decision == StageReview.Decision.APPROVED
@@ -88,10 +98,9 @@ def test_it_signs_the_exact_content(client_for, drafter, officer):
 def test_it_approves_the_piece_at_the_last_stage(client_for, drafter, officer, head, leader, publisher):
     document = factories.approved_document(officer, head, drafter=drafter)
     review = current_review(document)
+    checklist = factories.answers(document)
 
-    response = client_for(leader).post(
-        approve_url(document), {"password": PASSWORD, "review": review.pk, "opinion": "同意发布。"}
-    )
+    response = client_for(leader).post(approve_url(document), signed(document, review=review.pk, opinion="同意发布。"))
 
     assert response.status_code == 302
     document = fresh(document)
@@ -110,6 +119,9 @@ def test_it_approves_the_piece_at_the_last_stage(client_for, drafter, officer, h
             "stage": "终审",
             "stage_review": review.pk,
             "revision": document.current_revision.content_hash,
+            "checklist": checklist,
+            "errors": [],
+            "error_rate": "0.00",
         },
     }
     signatures = document.stage_reviews.order_by("stage__position")
@@ -126,9 +138,7 @@ def test_it_goes_to_the_queue_when_more_work_waits(client_for, drafter, officer)
     document = factories.submitted_document(drafter=drafter)
     factories.submitted_document(drafter=drafter)
 
-    response = client_for(officer).post(
-        approve_url(document), {"password": PASSWORD, "review": current_review(document).pk}
-    )
+    response = client_for(officer).post(approve_url(document), signed(document, review=current_review(document).pk))
 
     assert response.status_code == 302
     assert response.url == reverse("review:queue")
@@ -144,9 +154,7 @@ def test_it_refuses_get(client_for, drafter, officer):
 def test_it_hides_the_piece_from_another_department(client_for, drafter, outsider):
     document = factories.submitted_document(drafter=drafter)
 
-    response = client_for(outsider).post(
-        approve_url(document), {"password": PASSWORD, "review": current_review(document).pk}
-    )
+    response = client_for(outsider).post(approve_url(document), signed(document, review=current_review(document).pk))
 
     assert response.status_code == 404
     assert current_review(document).decision == StageReview.Decision.PENDING
@@ -159,7 +167,7 @@ def test_it_refuses_the_wrong_stages_reviewer(client_for, drafter, officer, head
     review = current_review(document)
 
     # The officer still sees the piece, but 复审 is the department head's.
-    response = client_for(officer).post(approve_url(document), {"password": PASSWORD, "review": review.pk})
+    response = client_for(officer).post(approve_url(document), signed(document, review=review.pk))
 
     reason = zh("You do not hold the role that acts at this stage.")
     assert response.status_code == 403
@@ -174,9 +182,7 @@ def test_it_refuses_a_later_stages_reviewer_who_can_see_the_piece(client_for, dr
     head = factories.make_user(roles=[(Role.DEPARTMENT_HEAD, department), (Role.DRAFTER, department)])
     document = factories.submitted_document(drafter=drafter)
 
-    response = client_for(head).post(
-        approve_url(document), {"password": PASSWORD, "review": current_review(document).pk}
-    )
+    response = client_for(head).post(approve_url(document), signed(document, review=current_review(document).pk))
 
     assert response.status_code == 403
     assert fresh(document).current_stage.name == "初审"
@@ -186,9 +192,7 @@ def test_it_refuses_a_later_stages_reviewer_who_can_see_the_piece(client_for, dr
 def test_it_refuses_the_auditor(client_for, drafter, auditor):
     document = factories.submitted_document(drafter=drafter)
 
-    response = client_for(auditor).post(
-        approve_url(document), {"password": PASSWORD, "review": current_review(document).pk}
-    )
+    response = client_for(auditor).post(approve_url(document), signed(document, review=current_review(document).pk))
 
     assert response.status_code == 403
     assert current_review(document).decision == StageReview.Decision.PENDING
@@ -227,7 +231,7 @@ def test_it_refuses_a_stale_form_for_an_earlier_stage(client_for, drafter, offic
     factories.approve_by(document, officer)
 
     response = client_for(head).post(
-        approve_url(document), {"password": PASSWORD, "review": first.pk, "opinion": "同意"}, follow=True
+        approve_url(document), signed(document, review=first.pk, opinion="同意"), follow=True
     )
 
     reason = zh("Someone else has already decided this stage; the piece is now at %(stage)s.", stage="复审")
@@ -248,7 +252,7 @@ def second_officer(department):
 @pytest.mark.parametrize("late", ["officer", "second_officer"])
 def test_it_changes_nothing_on_a_repeated_or_late_click(request, client_for, drafter, officer, second_officer, late):
     document = factories.submitted_document(drafter=drafter)
-    data = {"review": current_review(document).pk, "opinion": "同意", "password": PASSWORD}
+    data = signed(document, review=current_review(document).pk, opinion="同意")
     client_for(officer).post(approve_url(document), data)
 
     client_for(request.getfixturevalue(late)).post(approve_url(document), data)
@@ -265,7 +269,7 @@ def test_it_answers_a_repeated_or_late_click_with_the_conflict(
     request, client_for, drafter, officer, second_officer, late
 ):
     document = factories.submitted_document(drafter=drafter)
-    data = {"review": current_review(document).pk, "opinion": "同意", "password": PASSWORD}
+    data = signed(document, review=current_review(document).pk, opinion="同意")
     client_for(officer).post(approve_url(document), data)
 
     response = client_for(request.getfixturevalue(late)).post(approve_url(document), data, follow=True)
@@ -282,5 +286,7 @@ def test_it_refuses_a_stale_review_id_in_the_service(drafter, officer, head):
     factories.approve_by(document, officer)
 
     with pytest.raises(services.Conflict):
-        services.approve(document=document, user=head, password=PASSWORD, review_id=first.pk)
+        services.approve(
+            document=document, user=head, password=PASSWORD, review_id=first.pk, checklist=factories.answers(document)
+        )
     assert fresh(document).current_stage.name == "复审"

@@ -28,7 +28,13 @@ def journey(client_for, drafter, officer, head, leader, publisher):
     drafting = client_for(drafter)
     drafting.post(reverse("review:document_submit", args=[document.pk]))
     drafting.post(reverse("review:document_approve", args=[document.pk]))  # refused: four eyes
-    services.approve(document=document, user=officer, password=factories.PASSWORD, opinion="同意。")
+    services.approve(
+        document=document,
+        user=officer,
+        password=factories.PASSWORD,
+        opinion="同意。",
+        checklist=factories.answers(document),
+    )
     services.return_for_changes(document=document, user=head, reason="请修改标题。")
     services.edit_document(document=fresh(document), user=drafter, title="修改后的标题")
     factories.approve_by(factories.submit(fresh(document)), officer, head, leader)

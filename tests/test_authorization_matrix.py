@@ -46,13 +46,14 @@ from audit.forms import events_matching
 from audit.models import AuditEvent, ExportJob
 from review import services
 from review.management.commands import seed_demo
-from review.models import Attachment, Document
+from review.models import Attachment, Document, StageReview
 from review.signoff import signatures_of, verification_code
 
 Role = Membership.Role
 PASSWORD = seed_demo.PASSWORD  # the demo's password; approvals are signed by re-entering it
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-BODY = "<div>请广大居民相互转告。</div>"
+# With a misspelling the pre-checks find in every piece, so that a reviewer has a finding to dismiss.
+BODY = "<div>请广大居民相互转告，再接再励。</div>"
 D1, D2 = (code for code, _name in seed_demo.DEPARTMENTS)  # public-health, medical-affairs
 
 # ---------------------------------------------------------------------------------------------------------
@@ -430,14 +431,20 @@ class Route:
 
 def decision_body(api: bool, action: str, *, late: bool = False):
     """The decision form's data: the stage review it was made for (the one waiting now, or with `late` one
-    decided since the form was shown), the opinion or reason, and the password to sign an approval."""
+    decided since the form was shown), the opinion or reason, and for an approval a "yes" to every question of
+    that stage's checklist and the password to sign it."""
 
     def body(w, facts):
         key = facts.spec.key
         reviews = w.decided_review_ids if late else w.review_ids
         data = {"review": reviews[key]} if key in reviews else {}
         if action == "approve":
-            return data | {"opinion": "同意。", "password": PASSWORD}
+            questions = w.questions.get(reviews.get(key), [])
+            if api:
+                checklist = {"checklist": [{"item": item, "ok": True, "note": ""} for item in questions]}
+            else:
+                checklist = {f"item_{item}": "yes" for item in questions}
+            return data | checklist | {"opinion": "同意。", "password": PASSWORD}
         return data | {("reason" if api else "opinion"): "请补充活动时间。"}
 
     return body
@@ -467,6 +474,9 @@ def api_create_body(department):
 
 def upload_body(w, _t):
     return {"file": SimpleUploadedFile("附件.pdf", PDF)}
+
+
+DISMISSAL = {"rule": "misspelling", "excerpt": "再接再励", "reason": "原文引用，不改。"}
 
 
 def see_piece(*extra, api=False):
@@ -520,6 +530,8 @@ ROUTES = {
     "review:document_publish": act(publish, web_publish_body),
     "review:document_withdraw": act(withdraw, lambda w, _t: {"reason": "活动取消。"}),
     "review:attachment_add": act(edit, upload_body),
+    # Dismissing a pre-check finding: like a decision, the reviewer at the stage waiting now, and no one else.
+    "review:document_dismiss": act(decide, lambda w, _t: DISMISSAL),
     "review:attachment": Route(
         "download",
         (Probe("GET", see, "own attachment"), Probe("GET", foreign_attachment, "foreign attachment")),
@@ -575,9 +587,15 @@ ROUTES = {
     "api:document_publish": act(publish, lambda w, _t: {"channel": "wechat", "url": "https://example.org/n"}, api=True),
     "api:document_withdraw": act(withdraw, lambda w, _t: {"reason": "活动取消。"}, api=True),
     "api:document_revisions": see_piece(api=True),
+    "api:document_findings": see_piece(api=True),
+    "api:document_dismiss": act(decide, lambda w, _t: DISMISSAL, api=True),
+    # Every piece has its first revision: comparing it with itself is a diff whoever may see the piece may ask for.
+    "api:document_diff": Route("see-piece", (Probe("GET", see, "piece", query="from=1&to=1"),), api=True),
     "api:document_audit": see_piece(api=True),
     "api:document_signoff_sheet": Route("download", (Probe("GET", see, "piece"),), api=True),
     "api:queue": Route("list", (Probe("GET", logged_in_only, lists=awaiting_keys),), api=True),
+    # The categories of errors a proofreader counts, with their weights: reference data for everyone logged in.
+    "api:error_categories": Route("reference", (Probe("GET", logged_in_only),), api=True),
     "api:audit": Route("audit", (Probe("GET", auditors),), api=True),
     "api:audit_export": Route("audit", (Probe("GET", auditors, query="format=csv"),), api=True),
     "api:audit_export_manifest": Route("audit", (Probe("GET", export_job, "job"),), api=True),
@@ -648,9 +666,16 @@ class World:
     attachments: dict  # key → Attachment id
     review_ids: dict  # key → id of the stage review waiting (pieces in review)
     decided_review_ids: dict  # key → id of the stage review decided last (pieces with a decision)
+    questions: dict  # stage review id → ids of the questions of its stage's checklist
     codes: dict  # key → verification code of the sign-off sheet as printed now
     jobs: dict  # owner persona → ExportJob id
     now: str
+
+
+def questions(document: Document) -> list[int]:
+    """Return the ids of the questions of the checklist at the piece's current stage, as it stands now."""
+    stage = Document.objects.get(pk=document.pk).current_stage
+    return list(stage.checklist.values_list("pk", flat=True))
 
 
 def build_piece(spec: PieceSpec, users, departments) -> Document:
@@ -684,7 +709,8 @@ def build_piece(spec: PieceSpec, users, departments) -> Document:
                 document=document, user=user, channel="website", url="https://example.org/n", published_at=now
             )
         elif action == "approve":
-            services.approve(document=document, user=user, password=PASSWORD, opinion="同意。")
+            checklist = [{"item": item, "ok": True} for item in questions(document)]
+            services.approve(document=document, user=user, password=PASSWORD, opinion="同意。", checklist=checklist)
         elif action == "return":
             services.return_for_changes(document=document, user=user, reason="请补充活动时间。")
         else:
@@ -740,6 +766,10 @@ def build_world(media) -> World:
             if doc.state == Document.State.IN_REVIEW
         },
         decided_review_ids={key: signed[-1].pk for key, doc in pieces.items() if (signed := signatures_of(doc))},
+        questions={
+            review.pk: [item.pk for item in review.stage.checklist.all()]
+            for review in StageReview.objects.filter(document__in=pieces.values()).prefetch_related("stage__checklist")
+        },
         codes={key: verification_code(doc, signatures_of(doc)) for key, doc in pieces.items()},
         jobs=jobs,
         now=timezone.localtime().strftime("%Y-%m-%dT%H:%M"),

@@ -20,7 +20,7 @@ from audit.labels import Action as LogAction
 from audit.models import AuditEvent
 from review import services
 from review.defaults import create_clinic_workflow
-from review.models import AuditAction, Document, Stage, Workflow
+from review.models import AuditAction, ChecklistItem, Document, Stage, Workflow
 from tests import factories
 from tests.factories import PASSWORD, Role, zh
 from tests.invariants import TRANSITIONS, chain_problem, problems
@@ -82,11 +82,12 @@ def shared(request, tmp_path):
 def prepare(*, count: int = 1, submit: bool = True, approved_by: tuple[str, ...] = ()) -> dict:
     """Create the clinic's people and `count` pieces, submitted and approved by `approved_by` in turn.
 
-    Return the pieces' ids, the stage review the first one waits on (what a decision form carries)
+    Return the pieces' ids, the stage review the first one waits on (what a decision form carries), each
+    piece's answers to the checklist of the stage it waits at ("yes" to every question, as an approval sends them)
     and the report of them before the race.
     """
     if not Workflow.objects.filter(is_active=True).exists():
-        create_clinic_workflow(Workflow, Stage)  # emptied by an earlier transactional test
+        create_clinic_workflow(Workflow, Stage, ChecklistItem)  # emptied by an earlier transactional test
     department = factories.make_department(name="公共卫生科", code="public-health")
     roles = {
         "drafter": [(Role.DRAFTER, department)],
@@ -106,7 +107,10 @@ def prepare(*, count: int = 1, submit: bool = True, approved_by: tuple[str, ...]
         documents.append(document)
     waiting = documents[0].stage_reviews.filter(decision="pending").order_by("stage__position").first()
     ids = [document.pk for document in documents]
-    return {"documents": ids, "review": waiting and waiting.pk, "before": report(ids)}
+    checklists = [
+        factories.answers(document) if document.state == Document.State.IN_REVIEW else [] for document in documents
+    ]
+    return {"documents": ids, "review": waiting and waiting.pk, "checklists": checklists, "before": report(ids)}
 
 
 def act(action: str, person: str, *, start, document: int, **params) -> None:
@@ -167,13 +171,10 @@ def label_in_zh(state: str) -> str:
 def test_one_of_four_officers_signs_the_first_stage(shared):
     prepared = shared.call(prepare)
     [document], review, before = prepared["documents"], prepared["review"], prepared["before"]
+    [checklist] = prepared["checklists"]
+    signature = {"review_id": review, "password": PASSWORD, "opinion": "同意。", "checklist": checklist}
 
-    outcomes = shared.race(
-        *[
-            ("approve", name, {"document": document, "review_id": review, "password": PASSWORD, "opinion": "同意。"})
-            for name in OFFICERS
-        ]
-    )
+    outcomes = shared.race(*[("approve", name, {"document": document, **signature}) for name in OFFICERS])
 
     assert results(outcomes) == ["Conflict", "Conflict", "Conflict", "ok"]
     too_late = zh("Someone else has already decided this stage; the piece is now at %(stage)s.", stage="复审")
@@ -191,9 +192,12 @@ def test_one_of_four_officers_signs_the_first_stage(shared):
 
 
 def test_late_officers_without_the_forms_review_are_told_someone_else_decided_the_stage(shared):
-    [document] = shared.call(prepare)["documents"]
+    prepared = shared.call(prepare)
+    [document], [checklist] = prepared["documents"], prepared["checklists"]
 
-    outcomes = shared.race(*[("approve", name, {"document": document, "password": PASSWORD}) for name in OFFICERS])
+    outcomes = shared.race(
+        *[("approve", name, {"document": document, "password": PASSWORD, "checklist": checklist}) for name in OFFICERS]
+    )
 
     # Without the review the form was made for, the late ones could have acted at a stage of this round that
     # someone else has decided since: a late click (409), not a refusal of who they are.
@@ -212,9 +216,9 @@ def test_late_officers_without_the_forms_review_are_told_someone_else_decided_th
 
 def test_one_of_an_approval_a_return_and_a_rejection_decides_the_stage(shared):
     prepared = shared.call(prepare)
-    [document], review = prepared["documents"], prepared["review"]
+    [document], review, [checklist] = prepared["documents"], prepared["review"], prepared["checklists"]
     calls = [
-        ("approve", "officer1", {"password": PASSWORD, "opinion": "同意。"}),
+        ("approve", "officer1", {"password": PASSWORD, "opinion": "同意。", "checklist": checklist}),
         ("return_for_changes", "officer2", {"reason": "请补充时间。"}),
         ("reject", "officer3", {"reason": "不宜发布。"}),
     ]
@@ -316,8 +320,8 @@ def test_approvals_of_different_pieces_at_once_all_land_on_one_chain(shared):
 
     outcomes = shared.race(
         *[
-            ("approve", name, {"document": document, "password": PASSWORD})
-            for name, document in zip(OFFICERS, documents, strict=True)
+            ("approve", name, {"document": document, "password": PASSWORD, "checklist": checklist})
+            for name, document, checklist in zip(OFFICERS, documents, prepared["checklists"], strict=True)
         ]
     )
 

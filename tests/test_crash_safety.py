@@ -16,7 +16,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from review import permissions, services, webhooks
 from review.defaults import create_clinic_workflow
-from review.models import Document, Stage, Workflow
+from review.models import ChecklistItem, Document, Stage, Workflow
 from tests import factories
 from tests.invariants import problems, snapshot
 
@@ -55,12 +55,16 @@ ACTIONS = {
     ),
     "approve": Action(
         lambda p: in_review(p),
-        lambda d, p: services.approve(document=d, user=p.officer, password=factories.PASSWORD, opinion="同意。"),
+        lambda d, p: services.approve(
+            document=d, user=p.officer, password=factories.PASSWORD, opinion="同意。", checklist=factories.answers(d)
+        ),
         webhooks.Event.APPROVED,
     ),
     "approve the final stage": Action(
         lambda p: in_review(p, p.officer, p.head),
-        lambda d, p: services.approve(document=d, user=p.leader, password=factories.PASSWORD, opinion="同意发布。"),
+        lambda d, p: services.approve(
+            document=d, user=p.leader, password=factories.PASSWORD, opinion="同意发布。", checklist=factories.answers(d)
+        ),
         webhooks.Event.APPROVED,
     ),
     "return_for_changes": Action(
@@ -114,7 +118,7 @@ CASES = [(name, point) for name, action in ACTIONS.items() for point in crash_po
 @pytest.fixture
 def people(drafter, officer, head, leader, publisher):
     if not Workflow.objects.filter(is_active=True).exists():
-        create_clinic_workflow(Workflow, Stage)  # emptied by an earlier transactional test
+        create_clinic_workflow(Workflow, Stage, ChecklistItem)  # emptied by an earlier transactional test
     return SimpleNamespace(drafter=drafter, officer=officer, head=head, leader=leader, publisher=publisher)
 
 

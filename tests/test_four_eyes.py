@@ -43,7 +43,8 @@ def test_it_refuses_the_drafter_reviewing_their_own_piece(client_for, drafting_o
     document = factories.submitted_document(drafter=drafting_officer)
 
     response = client_for(drafting_officer).post(
-        url(action, document), {"review": current_review(document).pk, "opinion": "自己审自己。"}
+        url(action, document),
+        {"review": current_review(document).pk, "opinion": "自己审自己。", **factories.checklist_form(document)},
     )
 
     reason = zh("You drafted this piece; someone else must review it.")
@@ -69,7 +70,9 @@ def test_it_leaves_the_drafters_own_piece_out_of_their_queue(drafting_officer, o
     assert not Document.objects.awaiting(drafting_officer).exists()
     assert list(Document.objects.awaiting(officer)) == [document]
     with pytest.raises(services.NotAllowed) as refused:
-        services.approve(document=document, user=drafting_officer, password=PASSWORD)
+        services.approve(
+            document=document, user=drafting_officer, password=PASSWORD, checklist=factories.answers(document)
+        )
     assert refused.value.message == zh("You drafted this piece; someone else must review it.")
 
     factories.approve_by(document, officer)
@@ -81,14 +84,26 @@ def test_it_refuses_one_person_at_two_stages(client_for, drafter, officer_and_he
     client = client_for(officer_and_head)
 
     response = client.post(
-        url("approve", document), {"password": PASSWORD, "review": current_review(document).pk, "opinion": "同意。"}
+        url("approve", document),
+        {
+            "password": PASSWORD,
+            "review": current_review(document).pk,
+            "opinion": "同意。",
+            **factories.checklist_form(document),
+        },
     )
     assert response.status_code == 302
     assert fresh(document).current_stage.name == "复审"
     assert not Document.objects.awaiting(officer_and_head).exists()
 
     response = client.post(
-        url("approve", document), {"password": PASSWORD, "review": current_review(document).pk, "opinion": "同意。"}
+        url("approve", document),
+        {
+            "password": PASSWORD,
+            "review": current_review(document).pk,
+            "opinion": "同意。",
+            **factories.checklist_form(document),
+        },
     )
 
     reason = zh("You already acted at the %(stage)s stage of this piece; no one acts at two stages.", stage="初审")
@@ -126,7 +141,9 @@ def test_it_remembers_earlier_rounds(drafter, officer, officer_and_head):
     # Having acted at 复审 in the first round, the same person may not take 初审 in the second.
     assert not Document.objects.awaiting(officer_and_head).exists()
     with pytest.raises(services.NotAllowed) as refused:
-        services.approve(document=document, user=officer_and_head, password=PASSWORD)
+        services.approve(
+            document=document, user=officer_and_head, password=PASSWORD, checklist=factories.answers(document)
+        )
     assert refused.value.message == zh(
         "You already acted at the %(stage)s stage of this piece; no one acts at two stages.", stage="复审"
     )
@@ -142,7 +159,8 @@ def test_it_gives_a_superuser_no_override(client_for, drafter):
     # A superuser sees everything, and acts on nothing without a role.
     assert client_for(admin).get(document.get_absolute_url()).status_code == 200
     response = client_for(admin).post(
-        url("approve", document), {"password": PASSWORD, "review": current_review(document).pk}
+        url("approve", document),
+        {"password": PASSWORD, "review": current_review(document).pk, **factories.checklist_form(document)},
     )
 
     assert response.status_code == 403

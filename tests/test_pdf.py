@@ -110,7 +110,10 @@ def test_it_numbers_pages_with_the_total_and_prints_the_time(db):
     content = pdf.render_pdf("review/pdf/signoff_sheet.html", {"document": {"pk": 1, "title": "通知"}})
 
     text = pdf_text(content)
-    assert zh("Page %(page)s of %(pages)s", page=1, pages=1) in text
+    # The sheet ends with the text signed, on a page of its own: every page carries its number and the total.
+    pages = len(PdfReader(io.BytesIO(content)).pages)
+    for page in range(1, pages + 1):
+        assert zh("Page %(page)s of %(pages)s", page=page, pages=pages) in text
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d CST \(UTC\+08:00\)", text)
 
 

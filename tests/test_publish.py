@@ -54,7 +54,13 @@ def test_it_takes_a_piece_from_draft_to_published(client_for, department, drafte
     drafting.post(url("submit", document))
     for reviewer, opinion in [(officer, "初审同意。"), (head, "复审同意。"), (leader, "同意发布。")]:
         response = client_for(reviewer).post(
-            url("approve", document), {"password": PASSWORD, "review": current_review(document).pk, "opinion": opinion}
+            url("approve", document),
+            {
+                "password": PASSWORD,
+                "review": current_review(document).pk,
+                "opinion": opinion,
+                **factories.checklist_form(document),
+            },
         )
         assert response.status_code == 302
     assert fresh(document).state == Document.State.APPROVED
@@ -230,7 +236,8 @@ def test_it_needs_the_principal_leader_for_a_major_matter(
 
     review = current_review(document)
     response = client_for(principal).post(
-        url("approve", document), {"password": PASSWORD, "review": review.pk, "opinion": "同意。"}
+        url("approve", document),
+        {"password": PASSWORD, "review": review.pk, "opinion": "同意。", **factories.checklist_form(document)},
     )
 
     assert response.status_code == 302

@@ -88,7 +88,9 @@ def test_it_lists_every_publication_with_its_signers(client_for, register, audit
 def test_it_names_the_signers_of_the_round_that_was_published(client_for, drafter, officer, head, leader, publisher):
     with clock(at(5)):
         document = factories.submitted_document(drafter=drafter, title="复诊须知")
-        services.approve(document=document, user=officer, password=PASSWORD, opinion="同意。")
+        services.approve(
+            document=document, user=officer, password=PASSWORD, opinion="同意。", checklist=factories.answers(document)
+        )
         services.return_for_changes(document=document, user=head, reason="请补充时间。")
         services.edit_document(document=factories.fresh(document), user=drafter, body="<p>每周二复诊。</p>")
         services.submit_document(document=factories.fresh(document), user=drafter)

@@ -66,10 +66,13 @@ def test_a_wrong_signature_password_is_refused_and_recorded_the_same_way_on_the_
     recorded = []
     for send in (
         lambda: web.post(
-            reverse("review:document_approve", args=[document.pk]), {"review": review.pk, "password": "guess"}
+            reverse("review:document_approve", args=[document.pk]),
+            {"review": review.pk, "password": "guess", **factories.checklist_form(document)},
         ),
         lambda: api.post(
-            f"/api/v1/documents/{document.pk}/approve/", {"review": review.pk, "password": "guess"}, format="json"
+            f"/api/v1/documents/{document.pk}/approve/",
+            {"review": review.pk, "password": "guess", "checklist": factories.answers(document)},
+            format="json",
         ),
     ):
         before = AuditEvent.objects.order_by("sequence").last().sequence
@@ -89,11 +92,11 @@ def test_the_service_checks_the_signature_itself(drafter, officer):
     document = factories.submitted_document(drafter=drafter)
 
     with pytest.raises(services.BadSignature) as refusal:
-        services.approve(document=document, user=officer, password="guess")
+        services.approve(document=document, user=officer, password="guess", checklist=factories.answers(document))
 
     assert refusal.value.field == "password"
     assert factories.fresh(document).current_stage.name == "初审"
-    services.approve(document=document, user=officer, password=PASSWORD)
+    services.approve(document=document, user=officer, password=PASSWORD, checklist=factories.answers(document))
     assert factories.fresh(document).current_stage.name == "复审"
 
 
@@ -102,15 +105,16 @@ def test_a_late_click_is_a_conflict_everywhere_whichever_action_won(client_for, 
     second_officer = factories.make_user("officer2", roles=[(Role.INFORMATION_OFFICER, department)])
     document = factories.submitted_document(drafter=drafter)
     review = factories.current_review(document)
+    checklist_form, answers = factories.checklist_form(document), factories.answers(document)  # the form as shown
     services.return_for_changes(document=document, user=officer, reason="请补充时间。")
 
     web = client_for(second_officer).post(
         reverse("review:document_approve", args=[document.pk]),
-        {"review": review.pk, "password": PASSWORD},
+        {"review": review.pk, "password": PASSWORD, **checklist_form},
         follow=True,
     )
     without_review = api_client(second_officer).post(
-        f"/api/v1/documents/{document.pk}/approve/", {"password": PASSWORD}, format="json"
+        f"/api/v1/documents/{document.pk}/approve/", {"password": PASSWORD, "checklist": answers}, format="json"
     )
 
     assert web.status_code == 200

@@ -61,10 +61,11 @@ def test_it_counts_a_wrong_signature_password_toward_lockout(client_for, drafter
     document = factories.submitted_document(drafter=drafter)
     client = client_for(officer)
     url = reverse("review:document_approve", args=[document.pk])
+    answers = factories.checklist_form(document)  # the password is checked once every question is answered
     for _attempt in range(settings.AXES_FAILURE_LIMIT):
-        client.post(url, {"opinion": "同意", "password": "wrong"})
+        client.post(url, {"opinion": "同意", "password": "wrong", **answers})
 
-    response = client.post(url, {"opinion": "同意", "password": PASSWORD})
+    response = client.post(url, {"opinion": "同意", "password": PASSWORD, **answers})
 
     assert response.status_code == 429
     assert factories.current_review(document).decision == "pending"

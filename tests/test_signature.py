@@ -15,7 +15,10 @@ pytestmark = pytest.mark.django_db
 
 
 def approve(client, document, **data):
-    return client.post(reverse("review:document_approve", args=[document.pk]), data)
+    """Post the approval form, answering "yes" to every question of the stage's checklist."""
+    return client.post(
+        reverse("review:document_approve", args=[document.pk]), {**factories.checklist_form(document), **data}
+    )
 
 
 @pytest.mark.parametrize(
@@ -35,7 +38,11 @@ def test_it_refuses_an_approval_without_the_right_password(client_for, drafter, 
 
     assert response.status_code == 400
     assert zh(message) in response.content.decode()
-    assert "同意。" in response.content.decode()  # what the reviewer typed is kept
+    assert "同意。" in response.content.decode()  # what the reviewer typed is kept, and what they ticked
+    decision_form = response.context["decision_form"]
+    assert {name: decision_form[name].value() for name in factories.checklist_form(document)} == (
+        factories.checklist_form(document)
+    )
     assert fresh(document).state == Document.State.IN_REVIEW
     assert current_review(document).decision == StageReview.Decision.PENDING
     assert not AuditEvent.objects.about(document).filter(action=AuditAction.APPROVED).exists()

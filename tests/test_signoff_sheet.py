@@ -61,7 +61,9 @@ def published(drafter, officer, head, leader, publisher):
     document = factories.make_document(drafter=drafter, title=TITLE, channels=["website", "wechat"])
     factories.submit(document)
     for reviewer, opinion in [(officer, "初审同意，文字已校。"), (head, "复审同意。"), (leader, "同意发布。")]:
-        services.approve(document=document, user=reviewer, password=PASSWORD, opinion=opinion)
+        services.approve(
+            document=document, user=reviewer, password=PASSWORD, opinion=opinion, checklist=factories.answers(document)
+        )
     services.publish(document=document, user=publisher, channel="wechat", url=LINK, published_at=published_at())
     return fresh(document)
 
@@ -70,11 +72,19 @@ def published(drafter, officer, head, leader, publisher):
 def returned_then_resubmitted(drafter, officer, head):
     """A piece returned at 复审 in round 1, changed, resubmitted and signed again at 初审 in round 2."""
     document = factories.submitted_document(drafter=drafter, title=TITLE)
-    services.approve(document=document, user=officer, password=PASSWORD, opinion="初审同意。")
+    services.approve(
+        document=document, user=officer, password=PASSWORD, opinion="初审同意。", checklist=factories.answers(document)
+    )
     services.return_for_changes(document=document, user=head, reason="第二段数据请核实。")
     services.edit_document(document=fresh(document), user=drafter, body="<p>数据已核实。</p>")
     services.submit_document(document=fresh(document), user=drafter)
-    services.approve(document=fresh(document), user=officer, password=PASSWORD, opinion="修改后同意。")
+    services.approve(
+        document=fresh(document),
+        user=officer,
+        password=PASSWORD,
+        opinion="修改后同意。",
+        checklist=factories.answers(document),
+    )
     return fresh(document)
 
 
@@ -246,14 +256,22 @@ def test_it_confirms_an_unchanged_sheet_to_anyone(client_for, published, auditor
 
 def test_it_reports_an_outdated_sheet_after_a_new_round(client_for, drafter, officer, head):
     document = factories.submitted_document(drafter=drafter, title=TITLE)
-    services.approve(document=document, user=officer, password=PASSWORD, opinion="初审同意。")
+    services.approve(
+        document=document, user=officer, password=PASSWORD, opinion="初审同意。", checklist=factories.answers(document)
+    )
     services.return_for_changes(document=document, user=head, reason="请补充接种地点。")
     printed = code_on(pdf_text(client_for(drafter).get(sheet_url(document))))
     assert Client().get(verify_url(printed)).context["check"].match == Match.CURRENT
 
     services.edit_document(document=fresh(document), user=drafter, body="<p>接种地点：卫生院一楼。</p>")
     services.submit_document(document=fresh(document), user=drafter)
-    services.approve(document=fresh(document), user=officer, password=PASSWORD, opinion="同意。")
+    services.approve(
+        document=fresh(document),
+        user=officer,
+        password=PASSWORD,
+        opinion="同意。",
+        checklist=factories.answers(document),
+    )
     response = Client().get(verify_url(printed))
 
     assert response.status_code == 200

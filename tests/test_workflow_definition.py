@@ -51,6 +51,14 @@ def route(document: Document) -> list[tuple]:
     return [(s.position, s.name, s.role, s.major_only) for s in document.route.order_by("position")]
 
 
+def route_checklists(document: Document) -> dict[str, list[tuple]]:
+    """Return the questions of each stage of the piece's route, by stage name: (position, part, text)."""
+    return {
+        stage.name: [(item.position, item.part, item.text) for item in stage.checklist.all()]
+        for stage in document.route.prefetch_related("checklist")
+    }
+
+
 def reviewing_groups(document: Document) -> set[str]:
     """Return who holds the permission to act at the piece's current stage."""
     return {holder for codename, holder in current_grants(document) if codename == "review_document"}
@@ -81,8 +89,37 @@ def admin(client_for):
 # Changing a definition the way administrators do: in the admin, one stage at a time.
 
 
+def checklist_data(stage: Stage | None) -> dict:
+    """Return the admin's inline of a stage's checklist, posted back unchanged (nothing for a new stage)."""
+    items = list(stage.checklist.order_by("position", "pk")) if stage else []
+    data = {
+        "checklist-TOTAL_FORMS": len(items),
+        "checklist-INITIAL_FORMS": len(items),
+        "checklist-MIN_NUM_FORMS": 0,
+        "checklist-MAX_NUM_FORMS": 1000,
+    }
+    for index, item in enumerate(items):
+        data.update(
+            {
+                f"checklist-{index}-id": item.pk,
+                f"checklist-{index}-stage": stage.pk,
+                f"checklist-{index}-part": item.part,
+                f"checklist-{index}-position": item.position,
+                f"checklist-{index}-text": item.text,
+            }
+        )
+    return data
+
+
 def change_stage(admin, stage: Stage, **changes) -> None:
-    data = {"workflow": stage.workflow_id, "position": stage.position, "name": stage.name, "role": stage.role}
+    data = {
+        **checklist_data(stage),
+        "workflow": stage.workflow_id,
+        "position": stage.position,
+        "name": stage.name,
+        "proofread_name": stage.proofread_name,
+        "role": stage.role,
+    }
     if stage.major_only:
         data["major_only"] = "on"
     data.update(changes)
@@ -91,7 +128,7 @@ def change_stage(admin, stage: Stage, **changes) -> None:
 
 
 def add_stage(admin, workflow: Workflow, position: int, name: str, role: str) -> None:
-    data = {"workflow": workflow.pk, "position": position, "name": name, "role": role}
+    data = {"workflow": workflow.pk, "position": position, "name": name, "role": role, **checklist_data(None)}
     response = admin.post(reverse("admin:review_stage_add"), data)
     assert response.status_code == 302, response.context["adminform"].form.errors
 
@@ -192,7 +229,8 @@ def sign_off_along_the_clinics_route(client_for, document, reviewers, department
                 continue
             assert web_queue(client_for, other) == []
             response = client_for(other).post(
-                reverse("review:document_approve", args=[document.pk]), {"password": PASSWORD, "review": review.pk}
+                reverse("review:document_approve", args=[document.pk]),
+                {"password": PASSWORD, "review": review.pk, **factories.checklist_form(document)},
             )
             seen = other in reviewers[:step] or other in seen_before
             assert response.status_code == (403 if seen else 404)
@@ -200,13 +238,18 @@ def sign_off_along_the_clinics_route(client_for, document, reviewers, department
         if step % 2 == 0:
             response = client_for(reviewer).post(
                 reverse("review:document_approve", args=[document.pk]),
-                {"password": PASSWORD, "review": review.pk, "opinion": "同意。"},
+                {"password": PASSWORD, "review": review.pk, "opinion": "同意。", **factories.checklist_form(document)},
             )
             assert response.status_code == 302
         else:
             response = api_client(reviewer).post(
                 f"/api/v1/documents/{document.pk}/approve/",
-                {"password": PASSWORD, "review": review.pk, "opinion": "同意。"},
+                {
+                    "password": PASSWORD,
+                    "review": review.pk,
+                    "opinion": "同意。",
+                    "checklist": factories.answers(document),
+                },
                 format="json",
             )
             assert response.status_code == 200
@@ -323,6 +366,7 @@ def test_a_piece_in_flight_keeps_its_own_route_when_the_definition_changes(
 ):
     document = factories.submitted_document(drafter=drafter)
     grants = current_grants(document)
+    checklists = route_checklists(document)
     edit, new_definition = DEFINITION_CHANGES[change]
 
     edit(admin, default)
@@ -330,6 +374,9 @@ def test_a_piece_in_flight_keeps_its_own_route_when_the_definition_changes(
     assert definition(default) == new_definition
     document = fresh(document)
     assert route(document) == CLINIC
+    # The piece's checklists are its own copies too (a deleted stage takes only the definition's questions).
+    assert route_checklists(document) == checklists
+    assert [len(checklists[name]) for name in ("初审", "复审", "终审", "审定")] == [10, 10, 10, 6]
     assert current_grants(document) == grants
     document = sign_off_along_the_clinics_route(client_for, document, [officer, head, leader], department)
     signatures = document.stage_reviews.order_by("stage__position")
@@ -420,7 +467,12 @@ def test_a_piece_made_major_later_takes_the_major_stage_it_copied(
     assert api_queue(principal) == [document.pk]
     response = api_client(principal).post(
         f"/api/v1/documents/{document.pk}/approve/",
-        {"password": PASSWORD, "review": current_review(document).pk, "opinion": "同意。"},
+        {
+            "password": PASSWORD,
+            "review": current_review(document).pk,
+            "opinion": "同意。",
+            "checklist": factories.answers(document),
+        },
         format="json",
     )
     assert response.status_code == 200

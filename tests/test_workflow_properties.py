@@ -31,8 +31,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition,
 from audit.labels import Action as LogAction
 from audit.models import AuditEvent
 from review import services
-from review.defaults import create_clinic_workflow
-from review.models import AuditAction, Document, Stage, StageReview, Workflow
+from review.defaults import add_default_checklist, create_clinic_workflow, create_error_categories
+from review.models import AuditAction, ChecklistItem, Document, ErrorCategory, Stage, StageReview, Workflow
 from review.permissions import grant_drift
 from tests import factories
 from tests.factories import Role
@@ -92,6 +92,24 @@ def applicable(route: list[RouteRow], is_major: bool) -> list[RouteRow]:
     return [row for row in route if is_major or not row[3]]
 
 
+def signature(document: Document, detail: int) -> tuple[list[dict], list[dict]]:
+    """Return an approval's checklist answers and error counts for the piece's current stage: with detail 0 a
+    question left unanswered, 1 a "no" without saying what is wrong, 2 errors counted (where the stage proofreads,
+    or refused); otherwise "yes" to every question, or "no" with a note to the last one when detail is 3, 6 or 9."""
+    if document.current_stage is None:
+        return [], []
+    answers, errors = factories.answers(document), []
+    if detail == 0:
+        answers = answers[1:]
+    elif detail == 1 and answers:
+        answers[0] = {**answers[0], "ok": False, "note": ""}
+    elif detail == 2:
+        errors = [{"category": ErrorCategory.objects.filter(is_active=True).first().pk, "count": 2}]
+    elif detail % 3 == 0 and answers:
+        answers[-1] = {**answers[-1], "ok": False, "note": "请核实。"}
+    return answers, errors
+
+
 class Journeys(RuleBasedStateMachine):
     def __init__(self, people: dict, workflow: Workflow):
         super().__init__()
@@ -144,8 +162,9 @@ class Journeys(RuleBasedStateMachine):
         other=st.integers(0),
         role=st.sampled_from(REVIEWER_ROLES),
         major_only=st.booleans(),
+        checklist=st.booleans(),
     )
-    def administrator_changes_the_definition(self, change, which, other, role, major_only):
+    def administrator_changes_the_definition(self, change, which, other, role, major_only, checklist):
         """Change the workflow's stages through the ORM, as the admin's forms would; pieces in flight keep theirs."""
         before = snapshot()
         stages = list(self.workflow.stages.order_by("position"))
@@ -153,8 +172,18 @@ class Journeys(RuleBasedStateMachine):
             if len(stages) >= MAX_STAGES:
                 return
             position = (stages[-1].position if stages else 0) + 1
-            name = f"新增{next(self.serial)}"
-            Stage.objects.create(workflow=self.workflow, position=position, name=name, role=role, major_only=major_only)
+            number = next(self.serial)
+            # A stage with a checklist (and a proofread), or one with neither.
+            stage = Stage.objects.create(
+                workflow=self.workflow,
+                position=position,
+                name=f"新增{number}",
+                proofread_name=f"新校{number}" if checklist else "",
+                role=role,
+                major_only=major_only,
+            )
+            if checklist:
+                add_default_checklist(stage, ChecklistItem)
         else:
             stage = stages[which % len(stages)]
             if change == "rename":
@@ -280,7 +309,15 @@ class Journeys(RuleBasedStateMachine):
         if action == "submit":
             services.submit_document(document=document, user=user)
         elif action == "approve":
-            services.approve(document=document, user=user, password=factories.PASSWORD, opinion="同意。")
+            answers, errors = signature(document, detail)
+            services.approve(
+                document=document,
+                user=user,
+                password=factories.PASSWORD,
+                opinion="同意。",
+                checklist=answers,
+                errors=errors,
+            )
         elif action == "return":
             services.return_for_changes(document=document, user=user, reason=reason)
         elif action == "reject":
@@ -354,6 +391,12 @@ class Journeys(RuleBasedStateMachine):
             return CONFLICT if late else NOT_ALLOWED
         if action in ("return", "reject") and detail == 0:
             return INVALID  # no reason given
+        if action == "approve":
+            stage = document.current_stage
+            if detail in (0, 1) and stage.checklist.exists():
+                return INVALID  # a question unanswered, or a "no" that does not say what is wrong
+            if detail == 2 and not stage.proofread_name:
+                return INVALID  # errors counted at a stage that does not proofread
         return OK
 
 
@@ -389,7 +432,9 @@ def people(drafter, officer, head, leader, principal, publisher, outsider, depar
 def workflow(db):
     """The one workflow that applies (the clinic's), whose definition the administrator changes."""
     if not Workflow.objects.filter(is_active=True).exists():
-        create_clinic_workflow(Workflow, Stage)  # emptied by an earlier transactional test
+        create_clinic_workflow(Workflow, Stage, ChecklistItem)  # emptied by an earlier transactional test
+    if not ErrorCategory.objects.exists():
+        create_error_categories(ErrorCategory)  # emptied likewise
     [workflow] = Workflow.objects.filter(is_active=True)
     return workflow
 

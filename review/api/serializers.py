@@ -9,8 +9,20 @@ from accounts.models import Department, Membership, User
 from audit.forms import MAX_ID
 from audit.models import AuditEvent
 
-from .. import services
-from ..models import Channel, Document, Kind, Publication, Revision, RouteStage, StageReview
+from .. import proofreading, services
+from ..models import (
+    Channel,
+    ChecklistAnswer,
+    Document,
+    ErrorCategory,
+    Kind,
+    Publication,
+    RecordedError,
+    Revision,
+    RouteChecklistItem,
+    RouteStage,
+    StageReview,
+)
 from ..signoff import signatures
 
 
@@ -136,18 +148,104 @@ class RevisionSummarySerializer(serializers.ModelSerializer):
 
 class RevisionSerializer(serializers.ModelSerializer):
     author = PersonSerializer()
+    corrected_at = serializers.CharField(
+        source="stage.meanings", allow_null=True, default=None, help_text=_("The stage a proofreader corrected it at.")
+    )
 
     class Meta:
         model = Revision
-        fields = ["number", "title", "body", "content_hash", "author", "created_at"]
+        fields = ["number", "title", "body", "content_hash", "author", "corrected_at", "note", "created_at"]
+
+
+class FindingSerializer(serializers.Serializer):
+    rule = serializers.CharField()
+    category = serializers.CharField()
+    severity = serializers.ChoiceField(choices=["high", "medium", "low"])
+    start = serializers.IntegerField(
+        help_text=_("Where it starts in the piece's text (the title, a blank line, the body).")
+    )
+    end = serializers.IntegerField()
+    excerpt = serializers.CharField()
+    message = serializers.CharField(help_text=_("Why it is pointed out."))
+    suggestion = serializers.CharField(allow_blank=True)
+    dismissed = serializers.BooleanField()
+    dismissal = serializers.CharField(allow_blank=True, help_text=_("Why a reviewer dismissed it."))
+
+
+class DismissSerializer(serializers.Serializer):
+    rule = serializers.CharField(max_length=50)
+    excerpt = serializers.CharField(max_length=200)
+    reason = serializers.CharField(max_length=500, allow_blank=True, default="")
+
+
+class DiffSerializer(serializers.Serializer):
+    op = serializers.ChoiceField(choices=["equal", "insert", "delete"])
+    text = serializers.CharField()
+
+
+class DiffQuerySerializer(serializers.Serializer):
+    from_ = StrictIntegerField(min_value=1, max_value=MAX_ID, help_text=_("The revision number to compare from."))
+    to = StrictIntegerField(min_value=1, max_value=MAX_ID, help_text=_("The revision number to compare with."))
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")
+        return fields
+
+
+class ChecklistItemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RouteChecklistItem
+        fields = ["id", "part", "text"]
+
+
+class AnsweredSerializer(serializers.ModelSerializer):
+    item = serializers.IntegerField(source="item_id")
+    part = serializers.CharField(source="item.part")
+    text = serializers.CharField(source="item.text")
+
+    class Meta:
+        model = ChecklistAnswer
+        fields = ["item", "part", "text", "ok", "note"]
+
+
+class RecordedErrorSerializer(serializers.ModelSerializer):
+    category = serializers.CharField(source="category.name")
+
+    class Meta:
+        model = RecordedError
+        fields = ["category", "weight", "count", "note"]
 
 
 class SignatureSerializer(serializers.ModelSerializer):
+    """A signature: both its meanings (初审/初校), its checklist answers, the errors found and the error rate."""
+
+    meanings = serializers.CharField(help_text=_("What the signature means for both parts, e.g. 初审/初校."))
+    checklist = AnsweredSerializer(source="answers", many=True)
+    errors = RecordedErrorSerializer(many=True)
+    error_rate = serializers.SerializerMethodField(help_text=_("Weighted errors per 10,000 characters, as text."))
+
     class Meta:
         model = StageReview
         fields = [
-            "meaning", "signer_name", "signer_role", "decision", "opinion", "decided_at", "revision_hash", "round"
+            "meaning", "meanings", "signer_name", "signer_role", "decision", "opinion", "decided_at", "revision_hash",
+            "round", "checklist", "errors", "error_rate",
         ]  # fmt: skip
+
+    def get_error_rate(self, review) -> str:
+        return str(proofreading.review_error_rate(review))
+
+
+class CurrentReviewSerializer(serializers.ModelSerializer):
+    """The stage waiting for a decision, and the checklist its signature must answer."""
+
+    stage = serializers.CharField(source="meaning")
+    meanings = serializers.CharField()
+    checklist = ChecklistItemSerializer(source="stage.checklist", many=True)
+
+    class Meta:
+        model = StageReview
+        fields = ["id", "stage", "meanings", "checklist"]
 
 
 class PublicationSerializer(serializers.ModelSerializer):
@@ -170,7 +268,7 @@ class DocumentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Document
         fields = [
-            "id", "title", "state", "current_stage", "department", "department_name", "drafter", "kind",
+            "id", "title", "summary", "state", "current_stage", "department", "department_name", "drafter", "kind",
             "channels", "source", "is_major", "due_date", "is_overdue", "round", "created_at", "updated_at",
             "submitted_at",
         ]  # fmt: skip
@@ -183,8 +281,8 @@ class DocumentDetailSerializer(DocumentSerializer):
     revision = RevisionSummarySerializer(source="current_revision", read_only=True, allow_null=True)
     current_review = serializers.SerializerMethodField(
         help_text=_(
-            "The id of the stage review waiting for a decision. Send it as `review` with a decision to be told "
-            "(409) when someone else decided first."
+            "The stage review waiting for a decision, with the checklist to answer. Send its id as `review` with a "
+            "decision to be told (409) when someone else decided first."
         )
     )
     signatures = serializers.SerializerMethodField()
@@ -198,13 +296,13 @@ class DocumentDetailSerializer(DocumentSerializer):
         ]  # fmt: skip
         read_only_fields = fields
 
-    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    @extend_schema_field(CurrentReviewSerializer(allow_null=True))
     def get_current_review(self, document):
         if document.state != Document.State.IN_REVIEW:
             return None
-        return next(
+        review = next(
             (
-                review.pk
+                review
                 for review in document.stage_reviews.all()
                 if review.round == document.round
                 and review.stage_id == document.current_stage_id
@@ -212,6 +310,7 @@ class DocumentDetailSerializer(DocumentSerializer):
             ),
             None,
         )
+        return CurrentReviewSerializer(review).data if review else None
 
     @extend_schema_field(SignatureSerializer(many=True))
     def get_signatures(self, document):
@@ -232,6 +331,9 @@ class DocumentWriteSerializer(serializers.Serializer):
     """A new piece: saved as a draft by its drafter."""
 
     title = serializers.CharField(max_length=200)
+    summary = serializers.CharField(
+        max_length=500, allow_blank=True, default="", help_text=_("The digest, e.g. for WeChat.")
+    )
     body = serializers.CharField(help_text=_("HTML; reduced to the formatting the editor offers."))
     department = StrictPrimaryKeyRelatedField(queryset=Department.objects.all())
     channels = serializers.ListField(child=serializers.ChoiceField(choices=Channel.choices), allow_empty=False)
@@ -280,12 +382,37 @@ class DecisionSerializer(serializers.Serializer):
     )
 
 
+class ErrorCategorySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ErrorCategory
+        fields = ["id", "name", "weight"]
+
+
+class ChecklistAnswerSerializer(serializers.Serializer):
+    item = StrictIntegerField(min_value=1, max_value=MAX_ID, help_text=_("The question's id."))
+    ok = serializers.BooleanField(help_text=_("Yes (true) or no (false)."))
+    note = serializers.CharField(allow_blank=True, default="", max_length=500, help_text=_("What is wrong, for a no."))
+
+
+class ErrorCountSerializer(serializers.Serializer):
+    category = StrictIntegerField(min_value=1, max_value=MAX_ID)
+    count = StrictIntegerField(min_value=0, max_value=10_000)
+    note = serializers.CharField(allow_blank=True, default="", max_length=300)
+
+
 class ApproveSerializer(DecisionSerializer):
     """An approval is an electronic signature: the signer re-enters their password."""
 
     opinion = serializers.CharField(allow_blank=True, default="")
-    checklist = serializers.JSONField(
-        required=False, allow_null=True, help_text=_("Answers to the stage's checklist, when it has one.")
+    checklist = serializers.ListField(
+        child=ChecklistAnswerSerializer(),
+        default=list,
+        help_text=_("An answer to every question of current_review's checklist; a note for each `ok: false`."),
+    )
+    errors = serializers.ListField(
+        child=ErrorCountSerializer(),
+        default=list,
+        help_text=_("The errors the proofreader found and corrected, by category (GET /api/v1/error-categories/)."),
     )
     password = serializers.CharField(
         max_length=4096,
@@ -296,12 +423,6 @@ class ApproveSerializer(DecisionSerializer):
             "blank": _("Enter your password to sign the approval."),
         },
     )
-
-    def validate_checklist(self, value):
-        # No stage has a checklist yet: answers would be for questions nobody asked.
-        if value:
-            raise serializers.ValidationError(_("This stage has no checklist; send no answers."))
-        return None
 
 
 class ReasonSerializer(DecisionSerializer):

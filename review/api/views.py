@@ -36,9 +36,9 @@ from audit.exports import job_manifest
 from audit.forms import events_matching
 from audit.models import AuditEvent, ExportJob
 
-from .. import services
+from .. import prechecks, redline, services
 from ..forms import AuditFilterForm
-from ..models import Document, StageReview
+from ..models import Document, ErrorCategory, StageReview
 from ..permissions import actions_for, get_visible_document, require_auditor
 from ..views.audit import get_export_job, start_export
 from . import serializers
@@ -93,7 +93,12 @@ def detail(request, document: Document) -> dict:
         Document.objects.with_related()
         .select_related("current_revision")
         .prefetch_related(
-            Prefetch("stage_reviews", queryset=StageReview.objects.order_by("round", "stage__position", "pk")),
+            Prefetch(
+                "stage_reviews",
+                queryset=StageReview.objects.select_related("stage", "revision")
+                .prefetch_related("stage__checklist", "answers__item", "errors__category")
+                .order_by("round", "stage__position", "pk"),
+            ),
             Prefetch("publications__publisher"),
         )
         .get(pk=document.pk)
@@ -280,7 +285,7 @@ class ApproveView(DecisionView):
     def decide(self, document, user, data) -> None:
         services.approve(
             document=document, user=user, password=data["password"], opinion=data["opinion"],
-            review_id=data.get("review"),
+            review_id=data.get("review"), checklist=data["checklist"], errors=data["errors"],
         )  # fmt: skip
 
 
@@ -353,7 +358,53 @@ class RevisionListView(generics.ListAPIView):
 
     def get_queryset(self):
         document = get_visible_document(self.request.user, self.kwargs["pk"])
-        return document.revisions.select_related("author").order_by("number")
+        return document.revisions.select_related("author", "stage").order_by("number")
+
+
+class FindingListView(APIView):
+    @extend_schema(
+        responses={200: serializers.FindingSerializer(many=True), **errors(401, 404)},
+        summary="What the automated pre-checks find in the piece as it now is",
+    )
+    def get(self, request, pk):
+        document = get_visible_document(request.user, pk)
+        return Response([finding.as_dict() for finding in prechecks.findings_for(document)])
+
+
+class DismissFindingView(APIView):
+    @extend_schema(
+        request=serializers.DismissSerializer,
+        responses={200: serializers.FindingSerializer(many=True), **errors(400, 401, 403, 404, 409)},
+        summary="Dismiss a finding that does not apply, with the reason (the reviewer at the current stage)",
+    )
+    def post(self, request, pk):
+        document = get_visible_document(request.user, pk)
+        with services.refused_as("dismiss finding", request.user, document):
+            services.check_reviewer(document, request.user)
+        serializer = serializers.DismissSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.dismiss_finding(document=document, user=request.user, **serializer.validated_data)
+        return Response([finding.as_dict() for finding in prechecks.findings_for(document)])
+
+
+class DiffView(APIView):
+    @extend_schema(
+        parameters=[serializers.DiffQuerySerializer],
+        responses={200: serializers.DiffSerializer(many=True), **errors(400, 401, 404)},
+        summary="What changed between two revisions, character by character",
+        description="Operations that turn revision `from` (its title, a blank line, its text) into revision `to`.",
+    )
+    def get(self, request, pk):
+        document = get_visible_document(request.user, pk)
+        query = serializers.DiffQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        revisions = {r.number: r for r in document.revisions.filter(number__in=query.validated_data.values())}
+        missing = {name: [_("This piece has no revision %(number)s.") % {"number": number}]
+                   for name, number in query.validated_data.items() if number not in revisions}  # fmt: skip
+        if missing:
+            raise exceptions.ValidationError(missing)
+        old, new = revisions[query.validated_data["from"]], revisions[query.validated_data["to"]]
+        return Response(redline.diff_revisions(old, new))
 
 
 @extend_schema_view(
@@ -389,6 +440,20 @@ class SignoffSheetView(APIView):
         response["Content-Disposition"] = content_disposition_header(False, f"signoff-sheet-{document.pk}.pdf")
         response["Cache-Control"] = "no-store"
         return response
+
+
+@extend_schema_view(
+    get=extend_schema(
+        responses={200: serializers.ErrorCategorySerializer(many=True), **errors(401)},
+        summary="The categories of errors a proofreader counts, with their weights",
+    )
+)
+class ErrorCategoryListView(generics.ListAPIView):
+    serializer_class = serializers.ErrorCategorySerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        return ErrorCategory.objects.filter(is_active=True)
 
 
 @extend_schema_view(

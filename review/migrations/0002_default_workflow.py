@@ -1,14 +1,26 @@
-"""Create the clinic's rule (三审三校) as the default workflow; administrators can change it in the admin."""
+"""Create the clinic's rule (三审三校) as the default workflow; administrators can change it in the admin.
+
+(0004 adds its proofreading names and checklists.)
+"""
 
 from django.db import migrations
 
-from review.defaults import create_clinic_workflow
+STAGES = [
+    (1, "初审", "information_officer", False),
+    (2, "复审", "department_head", False),
+    (3, "终审", "publicity_leader", False),
+    (4, "审定", "principal_leader", True),
+]
 
 
 def create_default_workflow(apps, schema_editor):
-    Workflow = apps.get_model("review", "Workflow")
+    Workflow, Stage = apps.get_model("review", "Workflow"), apps.get_model("review", "Stage")
     if not Workflow.objects.exists():
-        create_clinic_workflow(Workflow, apps.get_model("review", "Stage"))
+        workflow = Workflow.objects.create(name="三审三校")
+        Stage.objects.bulk_create(
+            Stage(workflow=workflow, position=position, name=name, role=role, major_only=major_only)
+            for position, name, role, major_only in STAGES
+        )
 
 
 class Migration(migrations.Migration):

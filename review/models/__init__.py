@@ -10,14 +10,23 @@ from .documents import (
     StageReview,
     content_hash,
 )
+from .prechecks import Dismissal, SensitiveTerm
+from .proofreading import ChecklistAnswer, ErrorCategory, RecordedError
 from .publications import Publication
 from .webhooks import Webhook, WebhookDelivery
-from .workflow import RouteStage, Stage, Workflow
+from .workflow import ChecklistItem, Part, RouteChecklistItem, RouteStage, Stage, Workflow
 
 __all__ = [
     "Attachment",
+    "ChecklistAnswer",
+    "ChecklistItem",
+    "ErrorCategory",
+    "Part",
+    "RecordedError",
+    "RouteChecklistItem",
     "AuditAction",
     "Channel",
+    "Dismissal",
     "Document",
     "DocumentGroupObjectPermission",
     "DocumentUserObjectPermission",
@@ -26,6 +35,7 @@ __all__ = [
     "Revision",
     "Role",
     "RouteStage",
+    "SensitiveTerm",
     "Stage",
     "StageReview",
     "Webhook",

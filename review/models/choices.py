@@ -47,6 +47,7 @@ class AuditAction(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
     PUBLISHED = "published", _("Published")
     WITHDRAWN = "withdrawn", _("Withdrawn")
+    FINDING_DISMISSED = "finding_dismissed", _("Pre-check finding dismissed")
 
 
 labels.register_actions(AuditAction)

@@ -80,6 +80,9 @@ class Document(ConcurrentTransitionMixin, models.Model):
         related_name="drafted_documents",
         verbose_name=_("drafter"),
     )
+    summary = models.CharField(
+        _("summary"), max_length=500, blank=True, help_text=_("The digest shown with the piece, e.g. on WeChat.")
+    )
     channels = models.JSONField(_("channels"), default=list)
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices, default=Kind.NEWS)
     source = models.CharField(
@@ -110,6 +113,9 @@ class Document(ConcurrentTransitionMixin, models.Model):
         "Revision", on_delete=models.PROTECT, null=True, editable=False, related_name="+"
     )
     round = models.PositiveIntegerField(_("review round"), default=0, editable=False)
+    submission_note = models.TextField(
+        _("what changed since the return"), blank=True, help_text=_("Written by the drafter when resubmitting.")
+    )
     sheet_token = models.CharField(
         _("sign-off sheet token"), max_length=32, unique=True, default=new_sheet_token, editable=False
     )
@@ -252,6 +258,11 @@ class Revision(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("author")
     )
+    # A proofreader's correction names the stage it was made at; the drafter's revisions name none.
+    stage = models.ForeignKey(
+        RouteStage, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("corrected at")
+    )
+    note = models.TextField(_("what changed"), blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
@@ -314,6 +325,11 @@ class StageReview(models.Model):
     @property
     def signer_role_label(self) -> str:
         return role_label(self.signer_role)
+
+    @property
+    def meanings(self) -> str:
+        """Return both meanings of the signature, e.g. 初审/初校."""
+        return self.stage.meanings
 
 
 def attachment_path(attachment: "Attachment", filename: str) -> str:

@@ -51,6 +51,13 @@ class Workflow(models.Model):
         return self.name
 
 
+class Part(models.TextChoices):
+    """The two parts of every stage (三审三校): the review of the substance and the proofread of the copy."""
+
+    REVIEW = "review", _("Review")
+    PROOFREAD = "proofread", _("Proofread")
+
+
 class Stage(models.Model):
     """One stage of a workflow's definition: changing it changes only pieces submitted afterwards."""
 
@@ -58,6 +65,12 @@ class Stage(models.Model):
     position = models.PositiveSmallIntegerField(_("position"))
     name = models.CharField(
         _("name"), max_length=50, help_text=_("Also the meaning of the signature, e.g. 初审 (first review).")
+    )
+    proofread_name = models.CharField(
+        _("proofreading name"),
+        max_length=50,
+        blank=True,
+        help_text=_("The meaning of the same signature for the proofread, e.g. 初校 (first proofread)."),
     )
     role = models.CharField(
         _("acting role"), max_length=32, choices=[(role.value, role.label) for role in REVIEWER_ROLES]
@@ -78,6 +91,23 @@ class Stage(models.Model):
         return self.name
 
 
+class ChecklistItem(models.Model):
+    """A question the reviewer at a stage answers before signing, for the review or the proofread."""
+
+    stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="checklist", verbose_name=_("stage"))
+    part = models.CharField(_("part"), max_length=16, choices=Part.choices)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    text = models.CharField(_("question"), max_length=300)
+
+    class Meta:
+        ordering = ["stage", "position", "pk"]
+        verbose_name = _("checklist item")
+        verbose_name_plural = _("checklist items")
+
+    def __str__(self):
+        return self.text
+
+
 class RouteStage(models.Model):
     """A stage of one piece's own route, copied from its workflow when the piece was first submitted.
 
@@ -90,6 +120,7 @@ class RouteStage(models.Model):
     )
     position = models.PositiveSmallIntegerField(_("position"))
     name = models.CharField(_("name"), max_length=50)
+    proofread_name = models.CharField(_("proofreading name"), max_length=50, blank=True)
     role = models.CharField(
         _("acting role"), max_length=32, choices=[(role.value, role.label) for role in REVIEWER_ROLES]
     )
@@ -108,17 +139,47 @@ class RouteStage(models.Model):
 
     @classmethod
     def copy(cls, document, workflow: Workflow) -> list["RouteStage"]:
-        """Copy the workflow's stages, as they are now, into the piece's own route."""
-        return cls.objects.bulk_create(
+        """Copy the workflow's stages and their checklists, as they are now, into the piece's own route."""
+        definitions = list(workflow.stages.order_by("position").prefetch_related("checklist"))
+        route = cls.objects.bulk_create(
             cls(
                 document=document,
                 position=stage.position,
                 name=stage.name,
+                proofread_name=stage.proofread_name,
                 role=stage.role,
                 major_only=stage.major_only,
             )
-            for stage in workflow.stages.order_by("position")
+            for stage in definitions
         )
+        RouteChecklistItem.objects.bulk_create(
+            RouteChecklistItem(stage=copy, part=item.part, position=item.position, text=item.text)
+            for stage, copy in zip(definitions, route, strict=True)
+            for item in stage.checklist.all()
+        )
+        return route
 
     def applies_to(self, document) -> bool:
         return document.is_major or not self.major_only
+
+    @property
+    def meanings(self) -> str:
+        """Return what a signature at this stage means, both parts: e.g. 初审/初校."""
+        return f"{self.name}/{self.proofread_name}" if self.proofread_name else self.name
+
+
+class RouteChecklistItem(models.Model):
+    """A checklist question of a piece's own route, copied with its stage."""
+
+    stage = models.ForeignKey(RouteStage, on_delete=models.CASCADE, related_name="checklist", verbose_name=_("stage"))
+    part = models.CharField(_("part"), max_length=16, choices=Part.choices)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    text = models.CharField(_("question"), max_length=300)
+
+    class Meta:
+        ordering = ["stage", "position", "pk"]
+        verbose_name = _("checklist item of a piece's route")
+        verbose_name_plural = _("checklist items of pieces' routes")
+
+    def __str__(self):
+        return self.text

@@ -11,14 +11,14 @@ from django.views.decorators.http import require_POST
 from accounts.models import Membership
 from audit.models import AuditEvent
 
-from .. import services
+from .. import prechecks, proofreading, redline, services
 from ..forms import AttachmentForm, DecisionForm, DocumentForm, PublishForm
 from ..models import Document, StageReview
 from ..permissions import actions_for, get_visible_document
 
 PAGE_SIZE = 25
 # Where a service's input error belongs on each form of the piece's page.
-FORM_FIELDS = {"reason": "opinion"}
+FORM_FIELDS = {"reason": "opinion", "checklist": None, "errors": None}
 
 
 def detail_context(request, document: Document, **forms) -> dict:
@@ -43,7 +43,27 @@ def detail_context(request, document: Document, **forms) -> dict:
             default=None,
         )
     can_review, can_publish, can_edit = "approve" in actions, "publish" in actions, "edit" in actions
+    for review in reviews:
+        if review.decision == StageReview.Decision.APPROVED:
+            review.error_rate = proofreading.review_error_rate(review)
+            review.noes = [answer for answer in review.answers.all() if not answer.ok]
+    # A high error rate found earlier in this round is pointed out to whoever reviews next.
+    high_error_rates = [
+        review
+        for review in reviews
+        if review.round == document.round and getattr(review, "error_rate", 0) > proofreading.threshold()
+    ]
+    revisions = list(document.revisions.select_related("author", "stage").order_by("number"))
+    findings = prechecks.findings_for(document)
+    open_findings = [finding for finding in findings if not finding.dismissed]
     return {
+        "findings": findings,
+        "open_findings": open_findings,
+        "highlighted": prechecks.highlighted(proofreading.reading_text(document.title, document.body), open_findings),
+        "revisions": revisions,
+        "comparison": comparison(request, document, revisions),
+        "high_error_rates": high_error_rates if document.state == Document.State.IN_REVIEW else [],
+        "error_rate_threshold": proofreading.threshold(),
         "document": document,
         "actions": actions,
         "return_review": return_review,
@@ -61,7 +81,11 @@ def detail_context(request, document: Document, **forms) -> dict:
         "can_review": can_review,
         "can_publish": can_publish,
         "decision_form": forms.get("decision_form")
-        or (DecisionForm(initial={"review": current_review.pk}) if can_review and current_review else None),
+        or (
+            DecisionForm(initial={"review": current_review.pk}, stage=current_review.stage)
+            if can_review and current_review
+            else None
+        ),
         "decision_action": forms.get("decision_action", ""),
         "publish_form": forms.get("publish_form") or (PublishForm(document=document) if can_publish else None),
         "attachments": document.attachments.all(),
@@ -69,9 +93,40 @@ def detail_context(request, document: Document, **forms) -> dict:
     }
 
 
+def comparison(request, document: Document, revisions: list) -> dict | None:
+    """Return which two revisions the piece's page compares, and the redline between them (None: only one).
+
+    By default a reviewer sees what changed since they last signed; anyone else, the latest change. The page's
+    `from` and `to` choose others.
+    """
+    by_number = {revision.number: revision for revision in revisions}
+    if len(by_number) < 2:
+        return None
+    current = revisions[-1].number
+    numbers = {revision.pk: revision.number for revision in revisions}
+    signed = [numbers[r.revision_id] for r in document.stage_reviews.all() if r.decided_by_id == request.user.pk]
+    since_signed = bool(signed) and max(signed) < current
+    old, new = (max(signed), current) if since_signed else (current - 1, current)
+    chosen = [request.GET.get(name, "") for name in ("from", "to")]
+    if all(value.isascii() and value.isdigit() and int(value) in by_number for value in chosen):
+        old, new = map(int, chosen)
+        since_signed = False
+    return {
+        "old": by_number[old],
+        "new": by_number[new],
+        "since_signed": since_signed,
+        "pieces": redline.folded(redline.diff_revisions(by_number[old], by_number[new])),
+    }
+
+
 def render_detail(request, document: Document, *, status: int = 200, **forms):
-    prefetch_related_objects([document], "stage_reviews__decided_by")
-    return render(request, "review/document_detail.html", detail_context(request, document, **forms), status=status)
+    prefetch_related_objects(
+        [document], "stage_reviews__decided_by", "stage_reviews__stage", "stage_reviews__revision",
+        "stage_reviews__answers__item", "stage_reviews__errors__category",
+    )  # fmt: skip
+    context = detail_context(request, document, **forms)
+    partial = "#changes" if request.headers.get("HX-Target") == "changes" else ""
+    return render(request, f"review/document_detail.html{partial}", context, status=status)
 
 
 def answer_refusal(
@@ -201,7 +256,7 @@ def document_submit(request, pk):
 
 def _decide(request, pk, action: str):
     document = get_visible_document(request.user, pk)
-    form = DecisionForm(request.POST)
+    form = DecisionForm(request.POST, stage=document.current_stage)
     if not form.is_valid():
         return render_detail(request, document, status=400, decision_form=form, decision_action=action)
     review_id, opinion = form.cleaned_data["review"], form.cleaned_data["opinion"]
@@ -213,6 +268,8 @@ def _decide(request, pk, action: str):
                 password=form.cleaned_data["password"],
                 opinion=opinion,
                 review_id=review_id,
+                checklist=form.checklist(),
+                errors=form.errors_found(),
             )
             messages.success(request, _("Approved. Thank you."))
         elif action == "return":
@@ -272,4 +329,22 @@ def document_withdraw(request, pk):
     except services.Refusal as refusal:
         return answer_refusal(request, document, refusal)
     messages.success(request, _("Withdrawn."))
+    return redirect(document)
+
+
+@login_required
+@require_POST
+def document_dismiss(request, pk):
+    document = get_visible_document(request.user, pk)
+    try:
+        services.dismiss_finding(
+            document=document,
+            user=request.user,
+            rule=request.POST.get("rule", ""),
+            excerpt=request.POST.get("excerpt", ""),
+            reason=request.POST.get("reason", ""),
+        )
+    except services.Refusal as refusal:
+        return answer_refusal(request, document, refusal)
+    messages.success(request, _("Finding dismissed; the reason is recorded."))
     return redirect(document)

@@ -46,9 +46,14 @@ def open_piece(page: Page, title: str):
 
 
 def decide(page: Page, decision: str, opinion: str):
-    """Write the opinion (or reason) and press Approve (signing with the password), Return for changes or Reject."""
+    """Write the opinion (or reason) and press Approve (answering "yes" to every question of the stage's checklist
+    and signing with the password), Return for changes or Reject."""
     page.fill("#id_opinion", opinion)
     if decision == "approve":
+        answers = page.locator("form.decision input[type=radio][name^='item_'][value=yes]")
+        expect(answers.first).to_be_visible()  # the checklist is on the form
+        for answer in answers.all():
+            answer.check()
         page.fill("#id_password", PASSWORD)
     with page.expect_navigation():
         page.click(f"form.decision button[value={decision}]")

@@ -9,8 +9,8 @@ from django.utils import timezone
 from accounts.models import Department, Membership, User
 from accounts.services import add_membership
 from review import services
-from review.defaults import create_clinic_workflow
-from review.models import Document, Stage, Workflow
+from review.defaults import create_clinic_workflow, create_error_categories
+from review.models import ChecklistItem, Document, ErrorCategory, Stage, Workflow
 
 PASSWORD = "demo-pass-2026"
 Role = Membership.Role
@@ -57,7 +57,9 @@ class Command(BaseCommand):
             code: Department.objects.get_or_create(code=code, defaults={"name": name})[0] for code, name in DEPARTMENTS
         }
         if not Workflow.objects.filter(is_active=True).exists():
-            create_clinic_workflow(Workflow, Stage)
+            create_clinic_workflow(Workflow, Stage, ChecklistItem)
+        if not ErrorCategory.objects.exists():
+            create_error_categories(ErrorCategory)
         users = {}
         for username, name, role, department in PEOPLE:
             user = self._user(username, display_name=name)
@@ -109,4 +111,8 @@ class Command(BaseCommand):
                     published_at=timezone.now(),
                 )
             else:
-                services.approve(document=document, user=users[step], password=PASSWORD, opinion="同意。")
+                stage = Document.objects.get(pk=document.pk).current_stage
+                checklist = [{"item": item.pk, "ok": True} for item in stage.checklist.all()]
+                services.approve(
+                    document=document, user=users[step], password=PASSWORD, opinion="同意。", checklist=checklist
+                )
