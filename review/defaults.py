@@ -3,13 +3,22 @@ publishing standard. Used by the data migrations and by seed_demo, with the mode
 
 from decimal import Decimal
 
-CLINIC_WORKFLOW = "三审三校"
+from django.utils.translation import gettext_noop
+
+# The names are stored in Chinese, the clinic's language, and translated where they are shown (the signature's
+# meaning is the stored name); marked here so that `make messages` keeps their English.
+# Translators: the workflow's name.
+CLINIC_WORKFLOW = gettext_noop("三审三校")
 # position, review name, proofread name, acting role, only for major matters
 CLINIC_STAGES = [
-    (1, "初审", "初校", "information_officer", False),
-    (2, "复审", "复校", "department_head", False),
-    (3, "终审", "终校", "publicity_leader", False),
-    (4, "审定", "", "principal_leader", True),
+    # Translators: stage names (meanings of a signature): first review and first proofread, by the information officer.
+    (1, gettext_noop("初审"), gettext_noop("初校"), "information_officer", False),
+    # Translators: second review and second proofread, by the department head.
+    (2, gettext_noop("复审"), gettext_noop("复校"), "department_head", False),
+    # Translators: final review and final proofread, by the leader in charge of publicity.
+    (3, gettext_noop("终审"), gettext_noop("终校"), "publicity_leader", False),
+    # Translators: approval by the principal leader, for major matters.
+    (4, gettext_noop("审定"), "", "principal_leader", True),
 ]
 # The clinic's review criteria and the gates government accounts check (政治关、法律关、保密关) ...
 REVIEW_CHECKLIST = [

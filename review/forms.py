@@ -11,13 +11,30 @@ from accounts.models import Department, Membership
 from audit import labels
 from audit.forms import MAX_ID, PeriodForm
 
-from . import services
+from . import services, word
 from .models import Channel, Document, ErrorCategory, Part, RouteStage
 
 
 class DocumentForm(forms.ModelForm):
+    """A piece as its drafter writes it: typed in the editor or uploaded from Word (while files may be added).
+
+    Once the piece has been submitted, the drafter says what they changed (`note`), for the reviewers.
+    """
+
     channels = forms.MultipleChoiceField(
         label=_("Channels"), choices=Channel.choices, widget=forms.CheckboxSelectMultiple
+    )
+    word_file = forms.FileField(
+        label=_("Or upload a Word document"),
+        required=False,
+        help_text=_("A .docx file from Word or WPS: its text replaces the text above; its images are attached."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".docx"}),
+    )
+    note = forms.CharField(
+        label=_("What you changed, for the reviewers"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
     )
 
     class Meta:
@@ -35,18 +52,65 @@ class DocumentForm(forms.ModelForm):
         self.fields["department"].queryset = Department.objects.filter(
             memberships__user=user, memberships__role=Membership.Role.DRAFTER
         ).distinct()
+        self.fields["body"].required = False  # checked in clean(): an uploaded Word document stands in for it
+        self.images = []
         if self.instance.pk:
             # The department decides who reviews; it is fixed once the piece exists.
             self.fields["department"].disabled = True
         elif self.fields["department"].queryset.count() == 1:
             self.fields["department"].initial = self.fields["department"].queryset.get()
+        if self.instance.state not in Document.EDITABLE_STATES:
+            del self.fields["word_file"]  # files go with a draft or a returned piece only
+        if not self.instance.round:
+            del self.fields["note"]  # nothing to tell reviewers before the first submission
+        elif self.instance.state in Document.RESTARTABLE_STATES:
+            self.fields["note"].help_text = _("Required: saving sends the piece back to the first stage of review.")
+        else:
+            self.fields["note"].help_text = _("Required to submit the piece again.")
 
-    def clean_body(self):
+    def clean_word_file(self):
+        upload = self.cleaned_data.get("word_file")
+        if upload:
+            check_upload(upload, {"docx": {"docx"}})
+        return upload
+
+    def clean(self):
+        cleaned = super().clean()
+        if upload := cleaned.get("word_file"):
+            try:
+                converted = word.convert(upload)
+            except word.NotWord:
+                self.add_error("word_file", _("This file could not be read as a Word document."))
+                return cleaned
+            cleaned["body"], self.images = converted.html, converted.images
         # The service's own check, here too, so that an empty body is reported with the other fields.
         try:
-            return services.clean_body(self.cleaned_data["body"])
+            cleaned["body"] = services.clean_body(cleaned.get("body") or "")
         except services.Invalid as refusal:
-            raise forms.ValidationError(refusal.message) from None
+            self.add_error("body", refusal.message)
+        if upload and self.errors:
+            # Show the uploaded text in the editor, so nothing is lost when another field needs correcting.
+            self.data = self.data.copy()
+            self.data[self.add_prefix("body")] = cleaned.get("body", "")
+        return cleaned
+
+
+class SubmitForm(forms.Form):
+    note = forms.CharField(label=_("What you changed, for the reviewers"), required=False, max_length=2000)
+
+
+class CorrectionForm(forms.Form):
+    """A proofreader's correction of the text in place, at their stage."""
+
+    title = forms.CharField(label=_("Title"), max_length=200)
+    body = forms.CharField(label=_("Text"), required=False, widget=forms.HiddenInput(attrs={"id": "id_body"}))
+    note = forms.CharField(
+        label=_("What you corrected (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("The corrections are shown to the drafter and to everyone who signs after you."),
+    )
 
 
 class DecisionForm(forms.Form):
@@ -170,26 +234,32 @@ ATTACHMENT_TYPES = {
 }
 
 
+IMAGE_TYPES = {name: kinds for name, kinds in ATTACHMENT_TYPES.items() if name in {"png", "jpg", "jpeg", "gif", "webp"}}
+
+
+def check_upload(upload, allowed: dict[str, set[str]]) -> tuple[str, str]:
+    """Return the upload's extension (".pdf") and content type, or raise why it may not go with a piece."""
+    if upload.size > settings.ATTACHMENT_MAX_BYTES:
+        raise forms.ValidationError(
+            _("The file is larger than %(size)s MB.") % {"size": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)}
+        )
+    extension = upload.name.rsplit(".", 1)[-1].lower() if "." in upload.name else ""
+    if extension not in allowed:
+        raise forms.ValidationError(
+            _("Only these kinds of file can be attached: %(kinds)s.") % {"kinds": ", ".join(allowed)}
+        )
+    upload.seek(0)
+    kind = filetype.guess(upload.read(8192))
+    upload.seek(0)
+    if kind is None or kind.extension not in allowed[extension]:
+        raise forms.ValidationError(_("The file's content is not what its name says (.%(ext)s).") % {"ext": extension})
+    return f".{extension}", kind.mime
+
+
 class AttachmentForm(forms.Form):
     file = forms.FileField(label=_("Attach a file"))
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if upload.size > settings.ATTACHMENT_MAX_BYTES:
-            raise forms.ValidationError(
-                _("The file is larger than %(size)s MB.") % {"size": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)}
-            )
-        extension = upload.name.rsplit(".", 1)[-1].lower() if "." in upload.name else ""
-        if extension not in ATTACHMENT_TYPES:
-            raise forms.ValidationError(
-                _("Only these kinds of file can be attached: %(kinds)s.") % {"kinds": ", ".join(ATTACHMENT_TYPES)}
-            )
-        kind = filetype.guess(upload.read(8192))
-        upload.seek(0)
-        if kind is None or kind.extension not in ATTACHMENT_TYPES[extension]:
-            raise forms.ValidationError(
-                _("The file's content is not what its name says (.%(ext)s).") % {"ext": extension}
-            )
-        self.cleaned_data["extension"] = f".{extension}"
-        self.cleaned_data["content_type"] = kind.mime
+        self.cleaned_data["extension"], self.cleaned_data["content_type"] = check_upload(upload, ATTACHMENT_TYPES)
         return upload

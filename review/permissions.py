@@ -3,7 +3,8 @@
 `expected_grants()` says what a piece's grants must be; `sync_grants()` makes them so after every change of
 state, and `grant_drift()` reports every open piece whose grants differ (run by the tests and by verify_audit).
 
-- The drafter sees their piece, and may change it while it is a draft or returned.
+- The drafter sees their piece, and may change it until it is published (after submission, a change restarts its
+  review).
 - The drafters of its department see it.
 - The role group of every stage the piece has reached (in any round) sees it; the current stage's group acts.
 - Once approved, the publishers (of the department and of the whole organisation) see it and may publish it.
@@ -37,7 +38,7 @@ def expected_grants(document: Document) -> set[tuple[str, str]]:
     """
     drafter = f"user:{document.drafter_id}"
     grants = {("view_document", drafter), ("view_document", group_name(Role.DRAFTER, document.department_id))}
-    if document.state in Document.EDITABLE_STATES:
+    if document.state in Document.EDITABLE_STATES + Document.RESTARTABLE_STATES:
         grants.add(("change_document", drafter))
     reviews = list(document.stage_reviews.all())
     positions = {stage.pk: stage.position for stage in document.route.all()}
@@ -151,8 +152,10 @@ def actions_for(document: Document, user) -> list[str]:
     actions = []
     if has_transition_perm(document.submit, user):
         actions += ["edit", "submit"]
+    elif has_transition_perm(document.restart, user):
+        actions.append("edit")
     if document.state == Document.State.IN_REVIEW and document.review_refusal(user) is None:
-        actions += ["approve", "return", "reject"]
+        actions += ["correct", "approve", "return", "reject"]
     if has_transition_perm(document.publish, user):
         actions.append("publish")
     if has_transition_perm(document.withdraw, user):

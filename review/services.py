@@ -45,6 +45,7 @@ from .pdf import signoff_sheet_pdf
 ALLOWED_TAGS = {
     "p", "div", "br", "strong", "b", "em", "i", "u", "del", "s", "a",
     "h1", "h2", "h3", "blockquote", "pre", "ul", "ol", "li",
+    "table", "thead", "tbody", "tr", "th", "td",  # from Word: tables survive
 }  # fmt: skip
 EDITABLE_FIELDS = ("title", "body", "summary", "channels", "kind", "source", "is_major", "due_date")
 # A piece goes out after it was written and before now; a day's grace for clocks and time zones.
@@ -120,7 +121,7 @@ def sanitise(html: str) -> str:
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,
-        attributes={"a": {"href"}},
+        attributes={"a": {"href"}, "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan"}},
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer",
     ).strip()
@@ -146,7 +147,7 @@ def _record(action: str, *, user, document: Document, from_state: str | None = N
     )
 
 
-def _new_revision(document: Document, author: User) -> Revision:
+def _new_revision(document: Document, author: User, *, stage: RouteStage | None = None, note: str = "") -> Revision:
     revision = Revision.objects.create(
         document=document,
         number=document.revisions.count() + 1,
@@ -154,6 +155,8 @@ def _new_revision(document: Document, author: User) -> Revision:
         body=document.body,
         content_hash=content_hash(document.title, document.body),
         author=author,
+        stage=stage,
+        note=note,
     )
     document.current_revision = revision
     return revision
@@ -213,18 +216,39 @@ def create_document(
 
 
 def check_editable(document: Document, user: User) -> None:
-    """Raise why `user` may not change the piece now (a conflict for its state, else a refusal), or return."""
+    """Raise why `user` may not change the piece's files now (a conflict for its state, else a refusal), or return.
+
+    Files go with a draft or a returned piece only: attaching one in review would change what was signed.
+    """
     if document.state not in Document.EDITABLE_STATES:
         raise Conflict(_("This piece can no longer be edited."))
     if not has_transition_perm(document.submit, user):
         raise NotAllowed(_("Only the drafter can edit this piece."))
 
 
-def edit_document(*, document: Document, user: User, **changes) -> Document:
-    """Change a draft or a returned piece; new content becomes a new revision."""
+def check_revisable(document: Document, user: User) -> None:
+    """Raise why `user` may not change the piece's content now, or return.
+
+    The drafter may change it until it is published; after submission the change restarts its review.
+    """
+    if document.state in Document.EDITABLE_STATES:
+        return check_editable(document, user)
+    if document.state not in Document.RESTARTABLE_STATES:
+        raise Conflict(_("This piece can no longer be edited."))
+    if not has_transition_perm(document.restart, user):
+        raise NotAllowed(_("Only the drafter can edit this piece."))
+
+
+def edit_document(*, document: Document, user: User, note: str = "", **changes) -> Document:
+    """Change the piece; new content becomes a new revision.
+
+    A draft or a returned piece simply changes. A piece in review or approved goes back to the first stage of
+    its route in a new round, and `note` (what changed, for the reviewers) is required; only the due date, which
+    no one signs, changes without that.
+    """
     with refused_as("edit", user, document), transaction.atomic():
         document = _locked(document)
-        check_editable(document, user)
+        check_revisable(document, user)
         if "body" in changes:
             changes["body"] = clean_body(changes["body"])
         changed = sorted(
@@ -232,58 +256,118 @@ def edit_document(*, document: Document, user: User, **changes) -> Document:
         )
         if not changed:
             return document
+        restart = document.state in Document.RESTARTABLE_STATES and changed != ["due_date"]
         for name in changed:
             setattr(document, name, changes[name])
+        if restart:
+            stages = _stages_to_pass(document)
+            if not note.strip():
+                raise Invalid(
+                    _("Say what you changed: the piece goes back to the first stage and its reviewers will read it."),
+                    field="note",
+                )
         if {"title", "body"} & set(changed):
-            _new_revision(document, user)
+            _new_revision(document, user, note=note.strip() if restart else "")
         document.save()
         _record(AuditAction.EDITED, user=user, document=document, data={"fields": changed})
+        if restart:
+            document.stage_reviews.filter(round=document.round, decision=StageReview.Decision.PENDING).update(
+                decision=StageReview.Decision.CANCELLED
+            )
+            _start_round(document, user, stages, note=note.strip(), restarted=True)
         return document
 
 
-def submit_document(*, document: Document, user: User) -> Document:
+def correct_document(*, document: Document, user: User, title: str, body: str, note: str = "") -> Document:
+    """A proofreader's correction (校对) at the current stage: the text changed in place, as a new revision
+    attributed to the reviewer and the stage it was made at. The piece stays where it is; the reviewer's own
+    signature, when they approve, binds to the corrected text."""
+    with refused_as("correct", user, document), transaction.atomic():
+        document = _locked(document)
+        check_reviewer(document, user)
+        body = clean_body(body)
+        if not title.strip():
+            raise Invalid(_("The piece needs a title."), field="title")
+        changed = [name for name, value in (("title", title), ("body", body)) if getattr(document, name) != value]
+        if not changed:
+            raise Invalid(_("The text is as it was: there is no correction to save."), field="body")
+        document.title, document.body = title, body
+        stage = document.current_stage
+        revision = _new_revision(document, user, stage=stage, note=note.strip())
+        document.save()
+        _record(
+            AuditAction.EDITED,
+            user=user,
+            document=document,
+            actor_role=stage.role,
+            comment=note.strip(),
+            data={"fields": changed, "correction": True, "stage": stage.meanings, "revision": revision.number},
+        )
+        return document
+
+
+def submit_document(*, document: Document, user: User, note: str = "") -> Document:
     """Send a draft (or a returned piece) to the first stage of its route.
 
     On first submission the piece copies its workflow's stages into its own route; later rounds follow that copy.
+    A returned piece goes back with `note`, what the drafter changed, for the reviewers.
     """
     with refused_as("submit", user, document), transaction.atomic():
         document = _locked(document)
-        if document.state not in Document.EDITABLE_STATES:
-            raise Conflict(_("This piece has already been submitted."))
-        if not has_transition_perm(document.submit, user):
-            raise NotAllowed(_("Only the drafter can submit this piece."))
+        check_submittable(document, user)
         if not document.route.exists():
             workflow = Workflow.objects.for_document(document)
             if workflow is not None:
                 RouteStage.copy(document, workflow)
                 document.workflow = workflow
-        stages = document.applicable_route()
-        if not stages:
-            raise Conflict(_("No review workflow applies to this piece; ask an administrator to set one up."))
-        from_state = document.state
-        document.submit(first_stage=stages[0])
-        StageReview.objects.bulk_create(
-            StageReview(
-                document=document,
-                stage=stage,
-                round=document.round,
-                meaning=stage.name,
-                revision=document.current_revision,
-                revision_hash=document.current_revision.content_hash,
-            )
-            for stage in stages
-        )
-        document.save()
-        permissions.sync_grants(document)
-        _record(
-            AuditAction.SUBMITTED,
-            user=user,
+        stages = _stages_to_pass(document)
+        if document.state == Document.State.RETURNED and not note.strip():
+            raise Invalid(_("Say briefly what you changed since the piece was returned."), field="note")
+        return _start_round(document, user, stages, note=note.strip())
+
+
+def check_submittable(document: Document, user: User) -> None:
+    """Raise why `user` may not submit the piece now, or return."""
+    if document.state not in Document.EDITABLE_STATES:
+        raise Conflict(_("This piece has already been submitted."))
+    if not has_transition_perm(document.submit, user):
+        raise NotAllowed(_("Only the drafter can submit this piece."))
+
+
+def _stages_to_pass(document: Document) -> list[RouteStage]:
+    """Return the stages of its route the piece must pass in a new round, or raise when none applies."""
+    stages = document.applicable_route()
+    if not stages:
+        raise Conflict(_("No review workflow applies to this piece; ask an administrator to set one up."))
+    return stages
+
+
+def _start_round(
+    document: Document, user: User, stages: list[RouteStage], *, note: str, restarted: bool = False
+) -> Document:
+    """Start a round of review at the first of `stages`: on submission, or restarted after a change."""
+    from_state = document.state
+    (document.restart if restarted else document.submit)(first_stage=stages[0])
+    document.submission_note = note
+    StageReview.objects.bulk_create(
+        StageReview(
             document=document,
-            from_state=from_state,
-            data={"round": document.round, "stage": stages[0].name, "stages": [stage.name for stage in stages]},
+            stage=stage,
+            round=document.round,
+            meaning=stage.name,
+            revision=document.current_revision,
+            revision_hash=document.current_revision.content_hash,
         )
-        webhooks.fire(webhooks.Event.SUBMITTED, document=document, actor=user, stage=stages[0].name)
-        return document
+        for stage in stages
+    )
+    document.save()
+    permissions.sync_grants(document)
+    data = {"round": document.round, "stage": stages[0].name, "stages": [stage.name for stage in stages]}
+    if restarted:
+        data["restarted"] = True
+    _record(AuditAction.SUBMITTED, user=user, document=document, from_state=from_state, comment=note, data=data)
+    webhooks.fire(webhooks.Event.SUBMITTED, document=document, actor=user, stage=stages[0].name)
+    return document
 
 
 # Deciding: approve, return for changes, reject.

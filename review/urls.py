@@ -12,6 +12,7 @@ urlpatterns = [
     path("documents/<int:pk>/", pieces.document_detail, name="document"),
     path("documents/<int:pk>/edit/", pieces.document_edit, name="document_edit"),
     path("documents/<int:pk>/submit/", pieces.document_submit, name="document_submit"),
+    path("documents/<int:pk>/correct/", pieces.document_correct, name="document_correct"),
     path("documents/<int:pk>/approve/", pieces.document_approve, name="document_approve"),
     path("documents/<int:pk>/return/", pieces.document_return, name="document_return"),
     path("documents/<int:pk>/reject/", pieces.document_reject, name="document_reject"),

@@ -78,9 +78,14 @@ def make_document(
     )
 
 
+RESUBMISSION_NOTE = "已按意见修改。"
+
+
 def submit(document: Document) -> Document:
-    """Submit the piece as its drafter."""
-    return services.submit_document(document=document, user=document.drafter)
+    """Submit the piece as its drafter (a returned piece saying what changed, as it must)."""
+    returned = Document.objects.filter(pk=document.pk, state=Document.State.RETURNED).exists()
+    note = RESUBMISSION_NOTE if returned else ""
+    return services.submit_document(document=document, user=document.drafter, note=note)
 
 
 def answers(document: Document, *, ok: bool = True) -> list[dict]:

@@ -364,7 +364,7 @@ def test_it_lets_the_drafter_edit_and_resubmit_a_returned_piece(drafter, officer
     client = api_client(drafter)
 
     edited = client.patch(f"/api/v1/documents/{document.pk}/", {"body": "<p>补充后的正文</p>"}, format="json")
-    resubmitted = client.post(url(document, "submit"))
+    resubmitted = client.post(url(document, "submit"), {"note": "补充了正文。"}, format="json")
 
     assert edited.status_code == 200
     assert (resubmitted.json()["state"], resubmitted.json()["round"]) == ("in_review", 2)

@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audit.labels import Action as LogAction
+from review import services
 from review.models import AuditAction, Document, Revision
 from tests import factories
 from tests.api import api_client, clean_throttles  # noqa: F401 (an autouse fixture)
@@ -248,7 +249,7 @@ def test_it_shows_a_piece_with_its_signatures(drafter, officer, head):
             "error_rate": "0.00",
         }
     ]
-    assert data["actions"] == ["approve", "return", "reject"]
+    assert data["actions"] == ["correct", "approve", "return", "reject"]
 
 
 def test_it_hides_a_piece_from_those_who_may_not_see_it(drafter, outsider, officer):
@@ -292,8 +293,8 @@ def test_it_refuses_an_edit_by_someone_else_who_sees_the_piece(drafter, departme
     assert (last_event(document).action, last_event(document).data["attempted"]) == ("refused", "edit")
 
 
-def test_it_answers_409_to_an_edit_after_submission(drafter):
-    document = factories.submitted_document(drafter=drafter)
+def test_it_answers_409_to_an_edit_after_withdrawal(drafter):
+    document = services.withdraw(document=factories.submitted_document(drafter=drafter), user=drafter)
 
     response = api_client(drafter).patch(url(document), {"title": "改"}, format="json")
 

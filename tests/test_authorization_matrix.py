@@ -70,6 +70,8 @@ MAJOR_STAGE = ("审定", Role.PRINCIPAL_LEADER)
 # are named for, or every department when none is.
 ORGANISATION_ROLES = {Role.PUBLICITY_LEADER, Role.PRINCIPAL_LEADER, Role.AUDITOR}
 EDITABLE = {"draft", "returned"}
+# The drafter may change a piece in these states too: the change restarts its review.
+CHANGEABLE = EDITABLE | {"in_review", "approved"}
 WITHDRAWABLE = {"draft", "in_review", "returned", "approved"}
 PUBLISHABLE = {"approved", "published"}
 
@@ -266,18 +268,24 @@ def see(p, f):
 
 
 def edit(p, f):
-    # Editing (the web's edit page and uploads, the API's PATCH): when first (a piece no longer a draft or
-    # returned is a conflict, whoever tries), then who (only its drafter).
+    # Changing the piece (the web's edit page, the API's PATCH): when first (a piece published, rejected or
+    # withdrawn is a conflict, whoever tries), then who (only its drafter; in review or approved, the change
+    # restarts its review).
     if verdict := gate(p, f):
         return verdict
-    if f.state not in EDITABLE:
+    if f.state not in CHANGEABLE:
         return CONFLICT
     return OK if p.name == f.spec.drafter else DENIED
 
 
 def submit(p, f):
-    # State first (a second click on Submit is a conflict, whoever clicks), then who.
-    return edit(p, f)
+    # State first (a second click on Submit is a conflict, whoever clicks), then who. Files go with a draft or a
+    # returned piece only, the same way.
+    if verdict := gate(p, f):
+        return verdict
+    if f.state not in EDITABLE:
+        return CONFLICT
+    return OK if p.name == f.spec.drafter else DENIED
 
 
 def remove_attachment(p, f):
@@ -456,7 +464,11 @@ def web_publish_body(w, _t):
 
 
 def web_edit_body(w, _t):
-    return {"title": "改过的标题", "body": BODY, "kind": "news", "channels": ["website", "wechat"]}
+    return {"title": "改过的标题", "body": BODY, "kind": "news", "channels": ["website", "wechat"], "note": "改了标题。"}
+
+
+def correction_body(w, _t):
+    return {"title": "校对后的标题", "body": BODY, "note": "改了标题。"}
 
 
 def web_create_body(department):
@@ -523,13 +535,21 @@ ROUTES = {
             Probe("POST", edit, "piece", ok="302", logs=True, body=web_edit_body),
         ),
     ),
-    "review:document_submit": act(submit),
+    "review:document_submit": act(submit, lambda w, _t: {"note": "已按意见修改。"}),
     "review:document_approve": decision("approve"),
     "review:document_return": decision("return"),
     "review:document_reject": decision("reject"),
     "review:document_publish": act(publish, web_publish_body),
     "review:document_withdraw": act(withdraw, lambda w, _t: {"reason": "活动取消。"}),
-    "review:attachment_add": act(edit, upload_body),
+    "review:attachment_add": act(submit, upload_body),
+    # Correcting the text (校对): like a decision, the reviewer at the stage waiting now, and no one else.
+    "review:document_correct": Route(
+        "act-on-piece",
+        (
+            Probe("GET", decide, "piece", logs=True),
+            Probe("POST", decide, "piece", ok="302", logs=True, body=correction_body),
+        ),
+    ),
     # Dismissing a pre-check finding: like a decision, the reviewer at the stage waiting now, and no one else.
     "review:document_dismiss": act(decide, lambda w, _t: DISMISSAL),
     "review:attachment": Route(
@@ -576,11 +596,11 @@ ROUTES = {
         api=True,
     ),
     "api:document": see_piece(
-        Probe("PATCH", edit, "piece", logs=True, body=lambda w, _t: {"title": "改过的标题"}),
+        Probe("PATCH", edit, "piece", logs=True, body=lambda w, _t: {"title": "改过的标题", "note": "改了标题。"}),
         Probe("DELETE", method_not_allowed, "sample pieces"),
         api=True,
     ),
-    "api:document_submit": act(submit, api=True),
+    "api:document_submit": act(submit, lambda w, _t: {"note": "已按意见修改。"}, api=True),
     "api:document_approve": decision("approve", api=True),
     "api:document_return": decision("return", api=True),
     "api:document_reject": decision("reject", api=True),
@@ -589,6 +609,7 @@ ROUTES = {
     "api:document_revisions": see_piece(api=True),
     "api:document_findings": see_piece(api=True),
     "api:document_dismiss": act(decide, lambda w, _t: DISMISSAL, api=True),
+    "api:document_correct": act(decide, correction_body, api=True),
     # Every piece has its first revision: comparing it with itself is a diff whoever may see the piece may ask for.
     "api:document_diff": Route("see-piece", (Probe("GET", see, "piece", query="from=1&to=1"),), api=True),
     "api:document_audit": see_piece(api=True),
@@ -700,7 +721,7 @@ def build_piece(spec: PieceSpec, users, departments) -> Document:
         action, who = (step, spec.drafter) if isinstance(step, str) else step
         user = users[who]
         if action == "submit":
-            services.submit_document(document=document, user=user)
+            services.submit_document(document=document, user=user, note="已按意见修改。")
         elif action == "withdraw":
             services.withdraw(document=document, user=user, reason="活动取消。")
         elif action == "publish":

@@ -209,8 +209,13 @@ def test_it_keeps_the_department_fixed(client_for, drafter, other_department):
     assert document.department == department
 
 
-def test_it_refuses_edits_once_submitted(client_for, drafter):
-    document = factories.submitted_document(drafter=drafter)
+def withdrawn(drafter):
+    """A piece its drafter withdrew: it can no longer change (a piece in review can, restarting its review)."""
+    return services.withdraw(document=factories.submitted_document(drafter=drafter), user=drafter)
+
+
+def test_it_refuses_edits_once_withdrawn(client_for, drafter):
+    document = withdrawn(drafter)
     client = client_for(drafter)
     url = reverse("review:document_edit", args=[document.pk])
 
@@ -261,7 +266,7 @@ def test_it_lets_the_drafter_edit_a_returned_piece(client_for, drafter, officer)
 
 
 def test_it_records_a_refused_edit(client_for, drafter):
-    document = factories.submitted_document(drafter=drafter)
+    document = withdrawn(drafter)
 
     client_for(drafter).post(reverse("review:document_edit", args=[document.pk]), edit_data(document, title="偷偷改"))
 
@@ -270,7 +275,7 @@ def test_it_records_a_refused_edit(client_for, drafter):
 
 
 def test_it_shows_the_refusal_reason(client_for, drafter, department):
-    document = factories.submitted_document(drafter=drafter)
+    document = withdrawn(drafter)
     draft = factories.make_document(drafter=drafter)
     colleague = factories.make_user(roles=[(Role.DRAFTER, department)])
 

@@ -93,7 +93,7 @@ def test_it_names_the_signers_of_the_round_that_was_published(client_for, drafte
         )
         services.return_for_changes(document=document, user=head, reason="请补充时间。")
         services.edit_document(document=factories.fresh(document), user=drafter, body="<p>每周二复诊。</p>")
-        services.submit_document(document=factories.fresh(document), user=drafter)
+        factories.submit(factories.fresh(document))
         factories.approve_by(factories.fresh(document), officer, head, leader)
         publication = services.publish(
             document=factories.fresh(document), user=publisher, channel="website", url="", published_at=at(5)

@@ -139,7 +139,7 @@ def test_it_starts_again_at_the_first_stage_on_resubmission(client_for, drafter,
     document = factories.approve_by(factories.submitted_document(drafter=drafter), officer)
     services.return_for_changes(document=document, user=head, reason=REASON)
 
-    response = client_for(drafter).post(url("submit", document))
+    response = client_for(drafter).post(url("submit", document), {"note": "已补充。"})
 
     assert response.status_code == 302
     document = fresh(document)
@@ -151,7 +151,7 @@ def test_it_starts_again_at_the_first_stage_on_resubmission(client_for, drafter,
         "actor_role": "",
         "from_state": Document.State.RETURNED,
         "to_state": Document.State.IN_REVIEW,
-        "comment": "",
+        "comment": "已补充。",
         "data": {"round": 2, "stage": "初审", "stages": ["初审", "复审", "终审"]},
     }
     second_round = document.stage_reviews.filter(round=2).order_by("stage__position")
@@ -236,7 +236,7 @@ def test_it_rejects_the_piece_for_good(client_for, drafter, officer, publisher):
         StageReview.Decision.CANCELLED,
     ]
     assert not document.granted(drafter, "change_document")
-    client_for(drafter).post(url("submit", document))
+    client_for(drafter).post(url("submit", document), {"note": "已补充。"})
     assert fresh(document).state == Document.State.REJECTED
 
 

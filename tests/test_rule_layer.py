@@ -141,8 +141,8 @@ def test_a_late_click_at_a_stage_decided_by_someone_else_is_a_conflict_even_with
     }
 
 
-def test_editing_a_submitted_piece_is_a_conflict_on_the_web_and_in_the_api(client_for, drafter):
-    document = factories.submitted_document(drafter=drafter)
+def test_editing_a_withdrawn_piece_is_a_conflict_on_the_web_and_in_the_api(client_for, drafter):
+    document = services.withdraw(document=factories.submitted_document(drafter=drafter), user=drafter)
 
     web = client_for(drafter).get(reverse("review:document_edit", args=[document.pk]), follow=True)
     api = api_client(drafter).patch(f"/api/v1/documents/{document.pk}/", {"title": "新标题"}, format="json")

@@ -9,7 +9,8 @@ from accounts.models import Department, Membership, User
 from audit.models import AuditEvent
 from audit.verify import verify_chain
 from review.management.commands.seed_demo import PEOPLE, PIECES
-from review.models import AuditAction, Document, Publication, StageReview
+from review import prechecks, proofreading
+from review.models import AuditAction, Document, Publication, SensitiveTerm, StageReview
 
 PASSWORD = "demo-pass-2026"  # the README promises it
 USERNAMES = [username for username, *_ in PEOPLE] + ["admin"]
@@ -71,13 +72,13 @@ def test_it_makes_pieces_in_several_states(seeded):
 
     assert states == {
         Document.State.DRAFT: 1,
-        Document.State.IN_REVIEW: 5,
+        Document.State.IN_REVIEW: 6,
         Document.State.APPROVED: 1,
         Document.State.PUBLISHED: 1,
         Document.State.RETURNED: 1,
     }
     stages = Counter(Document.objects.filter(state="in_review").values_list("current_stage__name", flat=True))
-    assert stages == {"初审": 2, "复审": 1, "终审": 1, "审定": 1}
+    assert stages == {"初审": 3, "复审": 1, "终审": 1, "审定": 1}
     assert Document.objects.get(title="重大公共卫生事件应急演练").is_major
     assert Document.objects.get(title="高血压防治知识讲座预告").is_overdue
 
@@ -89,7 +90,7 @@ def test_it_gives_each_reviewer_a_queue(seeded):
     }
 
     assert queues == {
-        "officer": {"家庭医生签约服务宣传"},
+        "officer": {"家庭医生签约服务宣传", "儿童预防接种门诊时间调整"},
         "head": {"高血压防治知识讲座预告"},
         "leader": {"卫生院开展义诊活动"},
         "principal": {"重大公共卫生事件应急演练"},
@@ -102,3 +103,23 @@ def test_it_gives_each_reviewer_a_queue(seeded):
 def test_it_leaves_an_intact_audit_chain(seeded):
     assert verify_chain().ok
     assert AuditEvent.objects.filter(action=AuditAction.PUBLISHED).count() == 1
+
+
+def test_it_shows_every_proofreading_feature_at_once(seeded):
+    """Findings to read, a correction with its recorded errors and error rate, a resubmission with its note."""
+    waiting = Document.objects.get(title="家庭医生签约服务宣传")
+    rules = {finding.rule for finding in prechecks.findings_for(waiting)}
+    assert {"misspelling", "sensitive_term", "repeated_punctuation", "repeated_character"} <= rules
+
+    corrected = Document.objects.get(title="高血压防治知识讲座预告")
+    correction = corrected.revisions.get(number=2)
+    assert (correction.author.username, correction.stage.name) == ("officer", "初审")
+    signed = corrected.stage_reviews.get(meaning="初审")
+    assert signed.revision == correction
+    assert sorted((e.category.name, e.count) for e in signed.errors.all()) == [("标点符号差错", 1), ("错字、漏字、多字", 1)]
+    assert proofreading.review_error_rate(signed) > proofreading.threshold()  # flagged to the department head
+
+    resubmitted = Document.objects.get(title="儿童预防接种门诊时间调整")
+    assert (resubmitted.round, resubmitted.revisions.count()) == (2, 2)
+    assert resubmitted.submission_note == "按初审意见补充了具体时间和需携带的证件。"
+    assert SensitiveTerm.objects.filter(category="医疗广告").count() == 3

@@ -77,7 +77,7 @@ def returned_then_resubmitted(drafter, officer, head):
     )
     services.return_for_changes(document=document, user=head, reason="第二段数据请核实。")
     services.edit_document(document=fresh(document), user=drafter, body="<p>数据已核实。</p>")
-    services.submit_document(document=fresh(document), user=drafter)
+    factories.submit(fresh(document))
     services.approve(
         document=fresh(document),
         user=officer,
@@ -264,7 +264,7 @@ def test_it_reports_an_outdated_sheet_after_a_new_round(client_for, drafter, off
     assert Client().get(verify_url(printed)).context["check"].match == Match.CURRENT
 
     services.edit_document(document=fresh(document), user=drafter, body="<p>接种地点：卫生院一楼。</p>")
-    services.submit_document(document=fresh(document), user=drafter)
+    factories.submit(fresh(document))
     services.approve(
         document=fresh(document),
         user=officer,

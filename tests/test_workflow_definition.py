@@ -416,7 +416,7 @@ def test_a_returned_piece_goes_round_again_along_its_own_route(
     replacement = make_workflow("两审", [("初审", Role.INFORMATION_OFFICER), ("终审", Role.PUBLICITY_LEADER)])
     services.return_for_changes(document=document, user=head, reason="请修改。")
 
-    response = client_for(drafter).post(reverse("review:document_submit", args=[document.pk]))
+    response = client_for(drafter).post(reverse("review:document_submit", args=[document.pk]), {"note": "已修改。"})
 
     assert response.status_code == 302
     document = fresh(document)
@@ -445,6 +445,7 @@ def test_a_piece_made_major_later_takes_the_major_stage_it_copied(
         "body": document.body,
         "is_major": "on",
         "submit": "1",
+        "note": "定为重大事项。",
     }
 
     response = client_for(drafter).post(reverse("review:document_edit", args=[document.pk]), data)
@@ -496,7 +497,8 @@ def test_a_piece_in_flight_outlives_its_deleted_workflow(
     assert document.workflow is None
     assert route(document) == CLINIC
     # Resubmitted with no workflow left, it runs along its own route again.
-    assert client_for(drafter).post(reverse("review:document_submit", args=[document.pk])).status_code == 302
+    resubmitted = client_for(drafter).post(reverse("review:document_submit", args=[document.pk]), {"note": "已修改。"})
+    assert resubmitted.status_code == 302
     document = fresh(document)
     assert (document.state, document.round, document.current_stage.name) == (Document.State.IN_REVIEW, 2, "初审")
     sign_off_along_the_clinics_route(client_for, document, [officer, head, leader], department)

@@ -68,10 +68,10 @@ REVIEWER_ROLES = list(ACTS_AT)
 NEXT_STEPS = {
     State.DRAFT: ["submit", "submit", "submit", "edit", "edit", "withdraw"],
     State.RETURNED: ["submit", "submit", "edit", "edit", "withdraw"],
-    State.IN_REVIEW: ["approve"] * 6 + ["return", "return", "return", "reject", "withdraw"],
-    State.APPROVED: ["publish", "publish", "publish", "publish", "withdraw"],
+    State.IN_REVIEW: ["approve"] * 6 + ["return", "return", "return", "reject", "withdraw", "edit"],
+    State.APPROVED: ["publish", "publish", "publish", "publish", "withdraw", "edit"],
     State.PUBLISHED: ["publish", "withdraw"],
-    State.REJECTED: ["submit", "approve", "edit"],
+    State.REJECTED: ["submit", "approve", "edit"],  # refused: a rejected piece is final
     State.WITHDRAWN: ["submit", "publish", "edit"],
 }
 # What an administrator does to the workflow's definition.
@@ -279,26 +279,35 @@ class Journeys(RuleBasedStateMachine):
         note(f"{action}: done")
         assert expected is OK, f"{persona} could {action} a {state} piece, the rules say {expected.__name__}"
         events = list(AuditEvent.objects.filter(sequence__gt=head[0] if head else 0))
-        assert len(events) == 1, f"{action} appended {len(events)} events"
-        [event] = events
         document = Document.objects.get(pk=pk)
         now = self.states[pk] = document.state
-        if action == "edit":
-            assert (event.from_state, event.to_state, now) == ("", "", state)
+        restarted = action == "edit" and state in (State.IN_REVIEW, State.APPROVED)
+        if restarted:
+            # A change after submission is the edit, then a new round from the first stage.
+            assert [event.action for event in events] == [AuditAction.EDITED, AuditAction.SUBMITTED]
+            edited, event = events
+            assert (edited.from_state, edited.to_state, event.from_state, event.to_state) == ("", "", state, now)
+            assert now == State.IN_REVIEW and event.comment == f"改{detail}"
         else:
-            assert (event.from_state, event.to_state) == (state, now)
-        assert (event.action, event.object_type, event.object_id, event.actor_id) == (
-            RECORDED_AS[action],
-            "review.document",
-            pk,
-            user.pk,
-        )
+            assert len(events) == 1, f"{action} appended {len(events)} events"
+            [event] = events
+            if action == "edit":
+                assert (event.from_state, event.to_state, now) == ("", "", state)
+            else:
+                assert (event.from_state, event.to_state) == (state, now)
+            assert (event.action, event.object_type, event.object_id, event.actor_id) == (
+                RECORDED_AS[action],
+                "review.document",
+                pk,
+                user.pk,
+            )
         if action == "submit" and pk not in self.routes:
             # The first submission copies the definition as it is now; later rounds follow that copy.
             self.routes[pk] = self.definition
-        if action == "submit":
+        if action == "submit" or restarted:
             stages = [name for _position, name, _role, _major in applicable(self.routes[pk], document.is_major)]
-            assert event.data == {"round": document.round, "stage": stages[0], "stages": stages}
+            expected_data = {"round": document.round, "stage": stages[0], "stages": stages}
+            assert event.data == ({**expected_data, "restarted": True} if restarted else expected_data)
         self.check_routes()
         # Only a successful action changes anything: the piece it changed is checked now, all of them at the end.
         assert problems(Document(pk=pk)) == [], f"after {persona} did {action}"
@@ -307,7 +316,8 @@ class Journeys(RuleBasedStateMachine):
         # detail 0 stands for a blank reason (refused) or a channel the piece was not approved for.
         reason = "" if detail == 0 else f"理由{detail}"
         if action == "submit":
-            services.submit_document(document=document, user=user)
+            # detail 0 leaves out what changed (refused for a returned piece).
+            services.submit_document(document=document, user=user, note="" if detail == 0 else f"改{detail}")
         elif action == "approve":
             answers, errors = signature(document, detail)
             services.approve(
@@ -337,22 +347,36 @@ class Journeys(RuleBasedStateMachine):
             changes = {"title": f"{document.title[:150]}·{next(self.serial)}"}
             if detail % 3 == 0:
                 changes["is_major"] = not document.is_major
-            services.edit_document(document=document, user=user, **changes)
+            services.edit_document(document=document, user=user, note="" if detail == 0 else f"改{detail}", **changes)
 
     def expected_outcome(self, persona: str, action: str, document: Document, detail: int):
         """Return what the rules say of this attempt, restated independently of the code: OK, or the refusal
         (CONFLICT, NOT_ALLOWED or INVALID) that comes first in their order: when, then who, then what."""
         state = document.state
         drafter = persona == "drafter"
-        if action in ("submit", "edit"):
+        if action == "submit":
             if state not in (State.DRAFT, State.RETURNED):
                 return CONFLICT
             if not drafter:
                 return NOT_ALLOWED
-            if action == "submit":
-                route = self.routes.get(document.pk, self.definition)
-                if not applicable(route, document.is_major):
-                    return CONFLICT  # no stage to review it: nothing to submit it to
+            route = self.routes.get(document.pk, self.definition)
+            if not applicable(route, document.is_major):
+                return CONFLICT  # no stage to review it: nothing to submit it to
+            if state == State.RETURNED and detail == 0:
+                return INVALID  # resubmitted without saying what changed
+            return OK
+        if action == "edit":
+            if state not in (State.DRAFT, State.RETURNED, State.IN_REVIEW, State.APPROVED):
+                return CONFLICT
+            if not drafter:
+                return NOT_ALLOWED
+            if state in (State.IN_REVIEW, State.APPROVED):
+                # The change restarts review: along the piece's route, with the major flag as the edit leaves it.
+                is_major = document.is_major != (detail % 3 == 0)
+                if not applicable(self.routes[document.pk], is_major):
+                    return CONFLICT
+                if detail == 0:
+                    return INVALID  # no note of what changed
             return OK
         if action == "withdraw":
             if state not in (State.DRAFT, State.IN_REVIEW, State.RETURNED, State.APPROVED):

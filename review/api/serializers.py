@@ -291,8 +291,8 @@ class DocumentDetailSerializer(DocumentSerializer):
 
     class Meta(DocumentSerializer.Meta):
         fields = [
-            *DocumentSerializer.Meta.fields, "body", "revision", "current_review", "signatures", "publications",
-            "actions",
+            *DocumentSerializer.Meta.fields, "body", "revision", "submission_note", "current_review", "signatures",
+            "publications", "actions",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -319,7 +319,7 @@ class DocumentDetailSerializer(DocumentSerializer):
     @extend_schema_field(
         serializers.ListField(
             child=serializers.ChoiceField(
-                choices=["edit", "submit", "approve", "return", "reject", "publish", "withdraw"]
+                choices=["edit", "submit", "correct", "approve", "return", "reject", "publish", "withdraw"]
             )
         )
     )
@@ -354,14 +354,39 @@ class DocumentWriteSerializer(serializers.Serializer):
 
 
 class DocumentUpdateSerializer(DocumentWriteSerializer):
-    """Changes to a draft or a returned piece (send only what changes)."""
+    """Changes to a piece by its drafter (send only what changes). A piece in review or approved goes back to its
+    first stage with the change: say what changed in `note`."""
 
     department = None  # The department decides who reviews; it is fixed once the piece exists.
+    note = serializers.CharField(
+        allow_blank=True,
+        required=False,
+        write_only=True,
+        help_text=_("What changed, for the reviewers: required when the piece is in review or approved."),
+    )
 
     def validate(self, attrs):
         if "department" in self.initial_data:
             raise serializers.ValidationError({"department": _("The department is fixed once the piece exists.")})
         return attrs
+
+
+class SubmitSerializer(serializers.Serializer):
+    note = serializers.CharField(
+        allow_blank=True,
+        default="",
+        help_text=_("What changed since the piece was returned: required when resubmitting a returned piece."),
+    )
+
+
+class CorrectionSerializer(serializers.Serializer):
+    """A proofreader's correction of the text at the current stage."""
+
+    title = serializers.CharField(max_length=200)
+    body = serializers.CharField(help_text=_("HTML; reduced to the formatting the editor offers."))
+    note = serializers.CharField(allow_blank=True, default="", help_text=_("What was corrected (optional)."))
+
+    validate_body = DocumentWriteSerializer.validate_body
 
 
 class DocumentFilterSerializer(serializers.Serializer):

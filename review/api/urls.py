@@ -11,6 +11,7 @@ urlpatterns = [
     path("v1/documents/", views.DocumentListView.as_view(), name="documents"),
     path("v1/documents/<int:pk>/", views.DocumentView.as_view(), name="document"),
     path("v1/documents/<int:pk>/submit/", views.SubmitView.as_view(), name="document_submit"),
+    path("v1/documents/<int:pk>/correct/", views.CorrectView.as_view(), name="document_correct"),
     path("v1/documents/<int:pk>/approve/", views.ApproveView.as_view(), name="document_approve"),
     path("v1/documents/<int:pk>/return/", views.ReturnView.as_view(), name="document_return"),
     path("v1/documents/<int:pk>/reject/", views.RejectView.as_view(), name="document_reject"),

@@ -22,7 +22,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from drf_spectacular.views import SpectacularRedocView
 from rest_framework import exceptions, generics, status
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -216,13 +216,13 @@ class DocumentView(generics.GenericAPIView):
     @extend_schema(
         request=serializers.DocumentUpdateSerializer,
         responses={200: serializers.DocumentDetailSerializer, **errors(400, 401, 403, 404, 409)},
-        summary="Change a draft or a returned piece",
+        summary="Change the piece (its drafter); a piece in review or approved goes back to its first stage",
     )
     def patch(self, request, pk):
         document = get_visible_document(request.user, pk)
         # Who and when come before what: a late or unauthorised edit is refused whatever the body holds.
         with services.refused_as("edit", request.user, document):
-            services.check_editable(document, request.user)
+            services.check_revisable(document, request.user)
         serializer = serializers.DocumentUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         services.edit_document(document=document, user=request.user, **serializer.validated_data)
@@ -230,14 +230,37 @@ class DocumentView(generics.GenericAPIView):
 
 
 class SubmitView(APIView):
+    # Submitting took no body before the note existed: a client posting an empty form still may.
+    parser_classes = (JSONParser, FormParser, MultiPartParser)
+
     @extend_schema(
-        request=None,
-        responses={200: serializers.DocumentDetailSerializer, **errors(401, 403, 404, 409)},
+        request=serializers.SubmitSerializer,
+        responses={200: serializers.DocumentDetailSerializer, **errors(400, 401, 403, 404, 409)},
         summary="Send the piece to its first review stage",
     )
     def post(self, request, pk):
         document = get_visible_document(request.user, pk)
-        services.submit_document(document=document, user=request.user)
+        with services.refused_as("submit", request.user, document):
+            services.check_submittable(document, request.user)
+        serializer = serializers.SubmitSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.submit_document(document=document, user=request.user, note=serializer.validated_data["note"])
+        return Response(detail(request, document))
+
+
+class CorrectView(APIView):
+    @extend_schema(
+        request=serializers.CorrectionSerializer,
+        responses={200: serializers.DocumentDetailSerializer, **errors(400, 401, 403, 404, 409)},
+        summary="Correct the text at the current stage (校对): a new revision in the reviewer's name",
+    )
+    def post(self, request, pk):
+        document = get_visible_document(request.user, pk)
+        with services.refused_as("correct", request.user, document):
+            services.check_reviewer(document, request.user)
+        serializer = serializers.CorrectionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.correct_document(document=document, user=request.user, **serializer.validated_data)
         return Response(detail(request, document))
 
 

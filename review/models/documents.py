@@ -66,6 +66,8 @@ class Document(ConcurrentTransitionMixin, models.Model):
         WITHDRAWN = "withdrawn", _("Withdrawn")
 
     EDITABLE_STATES = [State.DRAFT, State.RETURNED]
+    # The drafter may still change a piece in these states; the change restarts its review at the first stage.
+    RESTARTABLE_STATES = [State.IN_REVIEW, State.APPROVED]
     # The states in which a piece is still on its way: its object permissions are checked against its route.
     OPEN_STATES = [State.DRAFT, State.IN_REVIEW, State.RETURNED, State.APPROVED]
 
@@ -146,6 +148,11 @@ class Document(ConcurrentTransitionMixin, models.Model):
         return [labels.get(code, code) for code in self.channels]
 
     @property
+    def restarts_on_edit(self) -> bool:
+        """Whether a change by the drafter now sends the piece back to the first stage of review."""
+        return self.state in self.RESTARTABLE_STATES
+
+    @property
     def is_overdue(self) -> bool:
         return self.due_date is not None and self.state == self.State.IN_REVIEW and self.due_date < timezone.localdate()
 
@@ -197,11 +204,19 @@ class Document(ConcurrentTransitionMixin, models.Model):
 
     # Transitions: change self, never save; services save, audit and grant.
 
-    @transition(field=state, source=EDITABLE_STATES, target=State.IN_REVIEW, permission=_may_edit)
-    def submit(self, *, first_stage: RouteStage):
+    def _start_round(self, first_stage: RouteStage):
         self.current_stage = first_stage
         self.round += 1
         self.submitted_at = timezone.now()
+
+    @transition(field=state, source=EDITABLE_STATES, target=State.IN_REVIEW, permission=_may_edit)
+    def submit(self, *, first_stage: RouteStage):
+        self._start_round(first_stage)
+
+    @transition(field=state, source=RESTARTABLE_STATES, target=State.IN_REVIEW, permission=_may_edit)
+    def restart(self, *, first_stage: RouteStage):
+        """The drafter changed the piece after submitting it: a new round starts at the first stage."""
+        self._start_round(first_stage)
 
     @transition(
         field=state,

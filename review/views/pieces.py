@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import prefetch_related_objects
 from django.shortcuts import redirect, render
@@ -12,7 +13,16 @@ from accounts.models import Membership
 from audit.models import AuditEvent
 
 from .. import prechecks, proofreading, redline, services
-from ..forms import AttachmentForm, DecisionForm, DocumentForm, PublishForm
+from ..forms import (
+    IMAGE_TYPES,
+    AttachmentForm,
+    CorrectionForm,
+    DecisionForm,
+    DocumentForm,
+    PublishForm,
+    SubmitForm,
+    check_upload,
+)
 from ..models import Document, StageReview
 from ..permissions import actions_for, get_visible_document
 
@@ -43,6 +53,7 @@ def detail_context(request, document: Document, **forms) -> dict:
             default=None,
         )
     can_review, can_publish, can_edit = "approve" in actions, "publish" in actions, "edit" in actions
+    can_submit = "submit" in actions
     for review in reviews:
         if review.decision == StageReview.Decision.APPROVED:
             review.error_rate = proofreading.review_error_rate(review)
@@ -77,6 +88,8 @@ def detail_context(request, document: Document, **forms) -> dict:
         "publications": document.publications.select_related("publisher"),
         "current_review": current_review,
         "can_edit": can_edit,
+        "can_submit": can_submit,
+        "submit_form": forms.get("submit_form") or SubmitForm(),
         "can_withdraw": "withdraw" in actions,
         "can_review": can_review,
         "can_publish": can_publish,
@@ -89,7 +102,7 @@ def detail_context(request, document: Document, **forms) -> dict:
         "decision_action": forms.get("decision_action", ""),
         "publish_form": forms.get("publish_form") or (PublishForm(document=document) if can_publish else None),
         "attachments": document.attachments.all(),
-        "attachment_form": forms.get("attachment_form") or (AttachmentForm() if can_edit else None),
+        "attachment_form": forms.get("attachment_form") or (AttachmentForm() if can_submit else None),
     }
 
 
@@ -191,35 +204,79 @@ def document_list(request):
 
 
 def _save(request, form: DocumentForm, document: Document | None = None):
-    """Save the form through the services (a new draft or changes), and submit it too with "Save and submit"."""
+    """Save the form through the services (a new draft or changes), attach what came with a Word upload, and
+    submit the piece too with "Save and submit"."""
+    note = form.cleaned_data.get("note", "")
+    round_before = document.round if document else 0
     try:
         if document is None:
-            document = services.create_document(drafter=request.user, **form.cleaned_data)
+            fields = {name: form.cleaned_data[name] for name in (*services.EDITABLE_FIELDS, "department")}
+            document = services.create_document(drafter=request.user, **fields)
         else:
             changes = {name: form.cleaned_data[name] for name in services.EDITABLE_FIELDS}
-            document = services.edit_document(document=document, user=request.user, **changes)
+            document = services.edit_document(document=document, user=request.user, note=note, **changes)
     except services.Invalid as refusal:
         form.add_error(refusal.field, refusal.message)
         return render(request, "review/document_form.html", {"form": form, "document": document}, status=400)
     except services.Conflict as refusal:
         messages.error(request, refusal.message)
         return redirect(document)
+    if upload := form.cleaned_data.get("word_file"):
+        _attach_word_files(request, document, upload, form.images)
+    if round_before and document.round > round_before:
+        messages.success(
+            request,
+            _("Saved. Review starts again at %(stage)s; your note goes to the reviewers.")
+            % {"stage": _(document.current_stage.name)},
+        )
+        return redirect(document)
+    if document.state not in Document.EDITABLE_STATES:
+        messages.success(request, _("Saved."))
+        return redirect(document)
     if "submit" not in request.POST:
         messages.success(request, _("Draft saved. Submit it when it is ready for review."))
         return redirect(document)
     try:
-        services.submit_document(document=document, user=request.user)
+        services.submit_document(document=document, user=request.user, note=note)
+    except services.Invalid as refusal:
+        # The changes are saved; the note is still needed to submit them.
+        form.add_error(refusal.field, refusal.message)
+        return render(request, "review/document_form.html", {"form": form, "document": document}, status=400)
     except services.Conflict as refusal:
         return answer_refusal(request, document, refusal)
     messages.success(request, _("Saved and submitted for review."))
     return redirect(document)
 
 
+def _attach_word_files(request, document: Document, upload, images: list) -> None:
+    """Keep the uploaded Word document and the images taken out of its text with the piece."""
+    files = [(upload, *check_upload(upload, {"docx": {"docx"}}))]
+    skipped = []
+    for image in images:
+        try:
+            files.append((image, *check_upload(image, IMAGE_TYPES)))
+        except ValidationError:
+            skipped.append(image.name)
+    for file, extension, content_type in files:
+        services.attach_file(
+            document=document, user=request.user, upload=file, extension=extension, content_type=content_type
+        )
+    if skipped:
+        messages.warning(
+            request,
+            _(
+                "These images in the Word document could not be kept (not PNG, JPEG, GIF or WebP, or too large): "
+                "%(names)s."
+            )
+            % {"names": ", ".join(skipped)},
+        )
+
+
 @login_required
 def document_create(request):
     with services.refused_as("create", request.user):
         services.check_can_draft(request.user)
-    form = DocumentForm(request.POST or None, user=request.user)
+    form = DocumentForm(request.POST or None, request.FILES or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         return _save(request, form)
     return render(request, "review/document_form.html", {"form": form})
@@ -228,10 +285,12 @@ def document_create(request):
 @login_required
 def document_edit(request, pk):
     document = get_visible_document(request.user, pk)
-    if refused := precheck(request, document, "edit", services.check_editable):
+    if refused := precheck(request, document, "edit", services.check_revisable):
         return refused
     # A copy for the form: the ModelForm writes what was typed onto its instance; the service reads the stored row.
-    form = DocumentForm(request.POST or None, instance=Document.objects.get(pk=document.pk), user=request.user)
+    form = DocumentForm(
+        request.POST or None, request.FILES or None, instance=Document.objects.get(pk=document.pk), user=request.user
+    )
     if request.method == "POST" and form.is_valid():
         return _save(request, form, document)
     return render(request, "review/document_form.html", {"form": form, "document": document})
@@ -246,12 +305,36 @@ def document_detail(request, pk):
 @require_POST
 def document_submit(request, pk):
     document = get_visible_document(request.user, pk)
+    form = SubmitForm(request.POST)
+    if not form.is_valid():
+        return render_detail(request, document, status=400, submit_form=form)
     try:
-        services.submit_document(document=document, user=request.user)
+        services.submit_document(document=document, user=request.user, note=form.cleaned_data["note"])
     except services.Refusal as refusal:
-        return answer_refusal(request, document, refusal)
+        return answer_refusal(request, document, refusal, form=form, form_name="submit_form")
     messages.success(request, _("Submitted for review."))
     return redirect(document)
+
+
+@login_required
+def document_correct(request, pk):
+    """The reviewer at the current stage corrects the text in place (校对)."""
+    document = get_visible_document(request.user, pk)
+    if refused := precheck(request, document, "correct", services.check_reviewer):
+        return refused
+    form = CorrectionForm(request.POST or None, initial={"title": document.title, "body": document.body})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.correct_document(document=document, user=request.user, **form.cleaned_data)
+        except services.Invalid as refusal:
+            form.add_error(refusal.field, refusal.message)
+        except services.Refusal as refusal:
+            return answer_refusal(request, document, refusal)
+        else:
+            messages.success(request, _("Correction saved as a new revision in your name."))
+            return redirect(document)
+    status = 400 if form.errors else 200
+    return render(request, "review/document_correct.html", {"form": form, "document": document}, status=status)
 
 
 def _decide(request, pk, action: str):

@@ -155,18 +155,68 @@ def test_it_returns_and_resubmits(page_for):
     drafter.keyboard.press("Control+End")
     drafter.keyboard.type("办理地点：卫生院一楼家庭医生工作室；咨询电话：0000-1234567。")
     screenshot(drafter, "edit-returned")
+    with drafter.expect_navigation() as navigation:
+        drafter.click("form.form button[name=submit]")  # Save and submit for review, without saying what changed
+    assert navigation.value.status == 400
+    expect(drafter.locator("#id_note")).to_be_visible()
+    drafter.fill("#id_note", "补充了办理地点和咨询电话。")
     with drafter.expect_navigation():
-        drafter.click("form.form button[name=submit]")  # Save and submit for review
+        drafter.click("form.form button[name=submit]")
     expect(drafter).to_have_url(DETAIL_URL)
     expect(drafter.locator("section.body")).to_contain_text("咨询电话：0000-1234567")
     expect(drafter.locator(".state-in_review")).to_contain_text("初审")
-    expect(drafter.locator("section.notice")).to_have_count(0)
+    expect(drafter.locator("section.notice[role=alert]")).to_have_count(0)
     document = Document.objects.get(title=WAITING_AT_FIRST_REVIEW)
     assert (document.state, document.current_stage.name, document.round) == (Document.State.IN_REVIEW, "初审", 2)
 
     officer.reload()
     open_queue(officer)
-    expect(officer.get_by_role("link", name=WAITING_AT_FIRST_REVIEW, exact=True)).to_be_visible()
+    open_piece(officer, WAITING_AT_FIRST_REVIEW)
+    # The reviewer who returned it reads what the drafter says changed, and sees the change itself.
+    expect(officer.locator("#submission-note")).to_contain_text("补充了办理地点和咨询电话。")
+    expect(officer.locator("#changes ins")).to_contain_text("咨询电话：0000-1234567")
+
+
+def test_a_reviewer_reads_the_findings_corrects_the_text_and_signs_with_the_errors_found(page_for):
+    officer = page_for("officer")
+    open_queue(officer)
+    open_piece(officer, WAITING_AT_FIRST_REVIEW)
+    findings = officer.locator("#findings ul.findings > li")
+    expect(findings.first).to_be_visible()
+    expect(officer.locator("#findings")).to_contain_text("再接再厉")  # the suggestion for 再接再励
+    expect(officer.locator("#findings mark").first).to_be_visible()  # highlighted where it is in the text
+
+    # 根治 stays flagged but is dismissed with a reason (the reviewer judges it; the check decides nothing).
+    sensitive = findings.filter(has_text="根治")
+    sensitive.locator("input[name=reason]").fill("引用患者原话，已核实。")
+    with officer.expect_navigation():
+        sensitive.locator("button").click()
+    expect(officer.locator("#findings li.dismissed")).to_contain_text("引用患者原话，已核实。")
+
+    with officer.expect_navigation():
+        officer.click("a[href$='/correct/']")
+    editor = officer.locator("trix-editor")
+    editor.click()
+    officer.keyboard.press("Control+a")
+    officer.keyboard.type("家庭医生签约服务全面开展，签约居民可享受健康咨询、慢病随访等服务，欢迎咨询。")
+    officer.fill("#id_note", "删去重复的逗号和多余的句子。")
+    with officer.expect_navigation():
+        officer.click("form.form button[type=submit]")
+    expect(officer).to_have_url(DETAIL_URL)
+    expect(officer.locator("#changes del").first).to_be_visible()
+    expect(officer.locator("#changes ol.revisions li").last).to_contain_text("李信")
+    expect(officer.locator("#changes ol.revisions li").last).to_contain_text("删去重复的逗号和多余的句子。")
+    screenshot(officer, "corrected")
+
+    officer.fill("form.decision input[name^='errors_'] >> nth=3", "1")  # a punctuation error (标点符号差错)
+    decide(officer, "approve", "已校对，同意。")
+    expect(officer.locator(".message.success")).to_be_visible()
+
+    document = Document.objects.get(title=WAITING_AT_FIRST_REVIEW)
+    signed = document.stage_reviews.get(meaning="初审")
+    assert (signed.decision, signed.revision.number, signed.revision.author.username) == ("approved", 2, "officer")
+    assert [(error.category.name, error.count) for error in signed.errors.all()] == [("标点符号差错", 1)]
+    assert document.current_stage.name == "复审"
 
 
 def test_it_refuses_return_without_reason_and_keeps_nothing_lost(page_for):

@@ -10,7 +10,7 @@ from accounts.models import Department, Membership, User
 from accounts.services import add_membership
 from review import services
 from review.defaults import create_clinic_workflow, create_error_categories
-from review.models import ChecklistItem, Document, ErrorCategory, Stage, Workflow
+from review.models import ChecklistItem, Document, ErrorCategory, SensitiveTerm, Stage, Workflow
 
 PASSWORD = "demo-pass-2026"
 Role = Membership.Role
@@ -33,8 +33,50 @@ PEOPLE = [
 
 # Paragraphs as the editor (Trix) writes them, so a first edit changes only what the drafter changes.
 BODY = "<div>{title}。<br><br>请广大居民相互转告，如有疑问请咨询卫生院{department}。</div>"
+# Some pieces carry what the pre-checks find (a misspelling, doubled punctuation and characters, a claim a health
+# notice may not make), so a new user sees findings at once.
+BODIES = {
+    "家庭医生签约服务宣传": (
+        "<div>家庭医生签约服务全面开展，签约居民可享受健康咨询、慢病随访等服务，，欢迎咨询。<br><br>"
+        "中医调理可根治高血压。望各村卫生室再接再励，做好的的签约服务。</div>"
+    ),
+    "高血压防治知识讲座预告": (
+        "<div>本周五上午在卫生院二楼会议室举办高血压防治知识讲座，，主讲人为我院全科医师。<br><br>"
+        "请有需要的居民准时参加，如有疑问请咨询卫生院公共卫生科。</div>"
+    ),
+    "儿童预防接种门诊时间调整": "<div>儿童预防接种门诊时间调整为每周二、周四上午。<br><br>请家长带好接种证。</div>",
+}
+# A proofreader's corrections at their stage before signing: (title, reviewer) → (body, note, errors by category).
+CORRECTIONS = {
+    ("高血压防治知识讲座预告", "officer"): (
+        "<div>本周五上午在卫生院二楼会议室举办高血压防治知识讲座，主讲人为我院全科医生。<br><br>"
+        "请有需要的居民准时参加，如有疑问请咨询卫生院公共卫生科。</div>",
+        "删去重复的逗号；“医师”统一为“医生”。",
+        {"标点符号差错": 1, "错字、漏字、多字": 1},
+    ),
+}
+# What the drafter changed before sending a returned piece again: title → (body, note).
+RESUBMISSIONS = {
+    "儿童预防接种门诊时间调整": (
+        "<div>儿童预防接种门诊时间调整为每周二、周四上午8:00—11:30。<br><br>请家长带好接种证和儿童医保卡。</div>",
+        "按初审意见补充了具体时间和需携带的证件。",
+    ),
+}
+RETURN_REASONS = {
+    "中医馆开诊公告": "请补充开诊时间和预约电话，并核对科室名称。",
+    "儿童预防接种门诊时间调整": "请写明具体接种时间，并说明需携带的证件。",
+}
+# The organisation's own list for the pre-checks: term, category, severity, replacement.
+SENSITIVE_TERMS = [
+    ("根治", "医疗广告", "high", ""),
+    ("包治", "医疗广告", "high", ""),
+    ("无效退款", "医疗广告", "high", ""),
+    ("最先进", "绝对化用语", "medium", "先进"),
+    ("卫生局", "过时名称", "medium", "卫生健康委员会"),
+    ("计生办", "过时名称", "medium", "卫生健康办公室"),
+]
 
-# title, drafter, channels, is_major, due in days, who acts in turn ("submit", then reviewers; see _advance)
+# title, drafter, channels, is_major, due in days, what happens in turn (see _piece)
 PIECES = [
     ("秋冬季流感疫苗接种通知", "drafter", ["website", "wechat"], False, 7, []),
     ("家庭医生签约服务宣传", "drafter", ["wechat"], False, 2, ["submit"]),
@@ -44,6 +86,7 @@ PIECES = [
     ("重大公共卫生事件应急演练", "drafter", ["website"], True, 4, ["submit", "officer", "head", "leader"]),
     ("老年人免费体检安排", "drafter", ["website"], False, None, ["submit", "officer", "head", "leader", "publish"]),
     ("中医馆开诊公告", "drafter", ["website", "wechat"], False, 6, ["submit", "return"]),
+    ("儿童预防接种门诊时间调整", "drafter", ["website", "wechat"], False, 5, ["submit", "return", "resubmit"]),
     ("医务科便民门诊时间调整", "drafter2", ["website", "qq"], False, 2, ["submit"]),
 ]
 
@@ -60,6 +103,10 @@ class Command(BaseCommand):
             create_clinic_workflow(Workflow, Stage, ChecklistItem)
         if not ErrorCategory.objects.exists():
             create_error_categories(ErrorCategory)
+        for term, category, severity, replacement in SENSITIVE_TERMS:
+            SensitiveTerm.objects.get_or_create(
+                term=term, defaults={"category": category, "severity": severity, "replacement": replacement}
+            )
         users = {}
         for username, name, role, department in PEOPLE:
             user = self._user(username, display_name=name)
@@ -88,7 +135,7 @@ class Command(BaseCommand):
         document = services.create_document(
             drafter=drafter,
             title=title,
-            body=BODY.format(title=title, department=department.name),
+            body=BODIES.get(title) or BODY.format(title=title, department=department.name),
             department=department,
             channels=channels,
             kind="notice" if "通知" in title or "公告" in title else "news",
@@ -99,9 +146,11 @@ class Command(BaseCommand):
             if step == "submit":
                 services.submit_document(document=document, user=drafter)
             elif step == "return":
-                services.return_for_changes(
-                    document=document, user=users["officer"], reason="请补充开诊时间和预约电话，并核对科室名称。"
-                )
+                services.return_for_changes(document=document, user=users["officer"], reason=RETURN_REASONS[title])
+            elif step == "resubmit":
+                body, note = RESUBMISSIONS[title]
+                services.edit_document(document=document, user=drafter, body=body)
+                services.submit_document(document=document, user=drafter, note=note)
             elif step == "publish":
                 services.publish(
                     document=document,
@@ -111,8 +160,23 @@ class Command(BaseCommand):
                     published_at=timezone.now(),
                 )
             else:
-                stage = Document.objects.get(pk=document.pk).current_stage
-                checklist = [{"item": item.pk, "ok": True} for item in stage.checklist.all()]
-                services.approve(
-                    document=document, user=users[step], password=PASSWORD, opinion="同意。", checklist=checklist
-                )
+                self._approve(document, users[step], title)
+
+    def _approve(self, document, reviewer, title):
+        """Sign the piece's current stage as `reviewer`, after the corrections CORRECTIONS gives them."""
+        errors = []
+        if (title, reviewer.username) in CORRECTIONS:
+            body, note, counted = CORRECTIONS[title, reviewer.username]
+            services.correct_document(document=document, user=reviewer, title=title, body=body, note=note)
+            categories = {category.name: category for category in ErrorCategory.objects.all()}
+            errors = [{"category": categories[name].pk, "count": count} for name, count in counted.items()]
+        stage = Document.objects.get(pk=document.pk).current_stage
+        checklist = [{"item": item.pk, "ok": True} for item in stage.checklist.all()]
+        services.approve(
+            document=document,
+            user=reviewer,
+            password=PASSWORD,
+            opinion="同意。",
+            checklist=checklist,
+            errors=errors,
+        )

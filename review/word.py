@@ -1,0 +1,43 @@
+"""Word documents (.docx, from Word or WPS) into the HTML a piece holds.
+
+mammoth maps Word's structure (headings, lists, tables, bold and italic) to plain HTML and ignores its styling;
+the services then sanitise that HTML like anything typed. Images leave the text and go with the piece as
+attachments, so the text stays what reviewers sign and the pictures keep their own hashes.
+"""
+
+import zipfile
+from dataclasses import dataclass, field
+
+import mammoth
+from django.core.files.base import ContentFile
+
+
+class NotWord(ValueError):
+    """The file could not be read as a Word document."""
+
+
+@dataclass
+class Converted:
+    html: str
+    images: list[ContentFile] = field(default_factory=list)
+
+
+def convert(upload) -> Converted:
+    """Return the document's HTML and its images (as files named image-1.png and so on)."""
+    images = []
+
+    @mammoth.images.img_element
+    def keep(image):
+        with image.open() as data:
+            subtype = image.content_type.rpartition("/")[2] or "bin"
+            images.append(ContentFile(data.read(), name=f"image-{len(images) + 1}.{subtype}"))
+        return {}
+
+    upload.seek(0)
+    try:
+        result = mammoth.convert_to_html(upload, convert_image=keep)
+    except (zipfile.BadZipFile, KeyError, ValueError) as error:
+        raise NotWord(str(error)) from None
+    finally:
+        upload.seek(0)
+    return Converted(html=result.value, images=images)
