@@ -25,7 +25,7 @@ REGISTER_ROWS_PER_PART = 500
 
 def signoff_sheet_pdf(document: Document, *, base_url: str = "") -> bytes:
     """Return the sign-off sheet (审签单) a unit files: the piece's facts, both parts of every signature with their
-    checklist answers and error rates, the revision each person signed, the publications, a verification code,
+    checklist answers and error rates, the revision each person signed and who wrote each, the publications, a verification code,
     the chain head when printed, the attachments by name and hash, and the full text signed.
 
     `base_url` is the site's address (e.g. https://imprimatur.example.org/), for the QR code's link.
@@ -63,6 +63,8 @@ def signoff_sheet_pdf(document: Document, *, base_url: str = "") -> bytes:
         "characters": proofreading.character_count(signed_revision.title, signed_revision.body),
         "publications": document.publications.select_related("publisher").order_by("published_at", "pk"),
         "attachments": document.attachments.order_by("uploaded_at", "pk"),
+        # Who wrote each revision: the drafter, or a proofreader correcting at their stage.
+        "revisions": document.revisions.select_related("author", "stage").order_by("number"),
         "code": code,
         "verify_url": verify_url,
         "qr_svg": mark_safe(qr.svg_inline(omitsize=True, border=0, svgclass="qr", lineclass=None)),

@@ -1,13 +1,17 @@
 """校对 in place: the reviewer at the current stage corrects the text; the correction is a revision in their name,
 at their stage, and their signature binds to the corrected text. The drafter and every later signer see it."""
 
+import io
+
 import pytest
 from django.test import Client
 from django.urls import reverse
+from pypdf import PdfReader
 
 from audit.models import AuditEvent
 from review import services
 from review.models import Document, Revision
+from review.pdf import signoff_sheet_pdf
 from tests import factories
 from tests.api import api_client, clean_throttles  # noqa: F401 (an autouse fixture)
 from tests.factories import fresh, last_event, zh
@@ -125,3 +129,26 @@ def test_the_api_corrects_and_answers_by_the_contract(drafter, officer):
         (2, {"username": officer.username, "name": officer.printed_name}, "初审/初校", "改句"),
     ]
     assert Document.objects.get(pk=document.pk).body == CORRECTED
+
+
+def test_the_correction_page_lists_what_the_pre_checks_found(drafter, officer, client_for):
+    document = factories.submitted_document(drafter=drafter, body="<p>望大家再接再励。</p>")
+
+    page = client_for(officer).get(correct_url(document))
+
+    assert [(f.rule, f.excerpt, f.suggestion) for f in page.context["findings"]] == [
+        ("misspelling", "再接再励", "再接再厉")
+    ]
+    assert "再接再厉" in page.content.decode()
+
+
+def test_the_sign_off_sheet_names_who_wrote_each_revision(drafter, officer):
+    document = factories.submitted_document(drafter=drafter)
+    services.correct_document(document=document, user=officer, title=document.title, body=CORRECTED, note="补全句子")
+    factories.approve_by(document, officer)
+
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(signoff_sheet_pdf(fresh(document)))).pages)
+
+    assert "补全句子" in text and "初审/初校" in text
+    assert zh("Revisions") in text
+    assert fresh(document).current_revision.content_hash[:16] in text

@@ -229,39 +229,61 @@ class DocumentView(generics.GenericAPIView):
         return Response(detail(request, document))
 
 
-class SubmitView(APIView):
+class PieceActionView(APIView):
+    """A POST action on a piece through one service. Who and when come before what: a late or unauthorised
+    request is refused (and recorded) by the service's check whatever the body holds; then the body is read."""
+
+    attempted = ""
+    check = None  # the service's check of when and who: check(document, user) raises or returns
+    serializer_class = None
+
+    def post(self, request, pk):
+        document = get_visible_document(request.user, pk)
+        with services.refused_as(self.attempted, request.user, document):
+            type(self).check(document, request.user)
+        serializer = self.serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        self.act(document, request.user, serializer.validated_data)
+        return Response(self.answer(request, document))
+
+    def act(self, document, user, data) -> None:
+        raise NotImplementedError
+
+    def answer(self, request, document):
+        return detail(request, document)
+
+
+PIECE_ACTION_RESPONSES = {200: serializers.DocumentDetailSerializer, **errors(400, 401, 403, 404, 409)}
+
+
+@extend_schema_view(
+    post=extend_schema(
+        request=serializers.SubmitSerializer,
+        responses=PIECE_ACTION_RESPONSES,
+        summary="Send the piece to its first review stage",
+    )
+)
+class SubmitView(PieceActionView):
+    attempted, check, serializer_class = "submit", services.check_submittable, serializers.SubmitSerializer
     # Submitting took no body before the note existed: a client posting an empty form still may.
     parser_classes = (JSONParser, FormParser, MultiPartParser)
 
-    @extend_schema(
-        request=serializers.SubmitSerializer,
-        responses={200: serializers.DocumentDetailSerializer, **errors(400, 401, 403, 404, 409)},
-        summary="Send the piece to its first review stage",
-    )
-    def post(self, request, pk):
-        document = get_visible_document(request.user, pk)
-        with services.refused_as("submit", request.user, document):
-            services.check_submittable(document, request.user)
-        serializer = serializers.SubmitSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        services.submit_document(document=document, user=request.user, note=serializer.validated_data["note"])
-        return Response(detail(request, document))
+    def act(self, document, user, data) -> None:
+        services.submit_document(document=document, user=user, note=data["note"])
 
 
-class CorrectView(APIView):
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         request=serializers.CorrectionSerializer,
-        responses={200: serializers.DocumentDetailSerializer, **errors(400, 401, 403, 404, 409)},
+        responses=PIECE_ACTION_RESPONSES,
         summary="Correct the text at the current stage (校对): a new revision in the reviewer's name",
     )
-    def post(self, request, pk):
-        document = get_visible_document(request.user, pk)
-        with services.refused_as("correct", request.user, document):
-            services.check_reviewer(document, request.user)
-        serializer = serializers.CorrectionSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        services.correct_document(document=document, user=request.user, **serializer.validated_data)
-        return Response(detail(request, document))
+)
+class CorrectView(PieceActionView):
+    attempted, check, serializer_class = "correct", services.check_reviewer, serializers.CorrectionSerializer
+
+    def act(self, document, user, data) -> None:
+        services.correct_document(document=document, user=user, **data)
 
 
 class DecisionView(APIView):
@@ -336,37 +358,32 @@ class RejectView(DecisionView):
         services.reject(document=document, user=user, reason=data["reason"], review_id=data.get("review"))
 
 
-class PublishView(APIView):
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         request=serializers.PublishSerializer,
-        responses={200: serializers.DocumentDetailSerializer, **errors(400, 401, 403, 404, 409)},
+        responses=PIECE_ACTION_RESPONSES,
         summary="Record that the approved piece went out on a channel",
     )
-    def post(self, request, pk):
-        document = get_visible_document(request.user, pk)
-        with services.refused_as("publish", request.user, document):
-            services.check_publishable(document, request.user)
-        serializer = serializers.PublishSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        services.publish(document=document, user=request.user, **serializer.validated_data)
-        return Response(detail(request, document))
+)
+class PublishView(PieceActionView):
+    attempted, check, serializer_class = "publish", services.check_publishable, serializers.PublishSerializer
+
+    def act(self, document, user, data) -> None:
+        services.publish(document=document, user=user, **data)
 
 
-class WithdrawView(APIView):
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         request=serializers.WithdrawSerializer,
-        responses={200: serializers.DocumentDetailSerializer, **errors(400, 401, 403, 404, 409)},
+        responses=PIECE_ACTION_RESPONSES,
         summary="Withdraw the piece (its drafter): it leaves review and can no longer be published",
     )
-    def post(self, request, pk):
-        document = get_visible_document(request.user, pk)
-        # Who and when come before what: a late or unauthorised withdrawal is refused whatever the body holds.
-        with services.refused_as("withdraw", request.user, document):
-            services.check_withdrawable(document, request.user)
-        serializer = serializers.WithdrawSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        services.withdraw(document=document, user=request.user, reason=serializer.validated_data["reason"])
-        return Response(detail(request, document))
+)
+class WithdrawView(PieceActionView):
+    attempted, check, serializer_class = "withdraw", services.check_withdrawable, serializers.WithdrawSerializer
+
+    def act(self, document, user, data) -> None:
+        services.withdraw(document=document, user=user, reason=data["reason"])
 
 
 @extend_schema_view(
@@ -394,20 +411,21 @@ class FindingListView(APIView):
         return Response([finding.as_dict() for finding in prechecks.findings_for(document)])
 
 
-class DismissFindingView(APIView):
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         request=serializers.DismissSerializer,
         responses={200: serializers.FindingSerializer(many=True), **errors(400, 401, 403, 404, 409)},
         summary="Dismiss a finding that does not apply, with the reason (the reviewer at the current stage)",
     )
-    def post(self, request, pk):
-        document = get_visible_document(request.user, pk)
-        with services.refused_as("dismiss finding", request.user, document):
-            services.check_reviewer(document, request.user)
-        serializer = serializers.DismissSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        services.dismiss_finding(document=document, user=request.user, **serializer.validated_data)
-        return Response([finding.as_dict() for finding in prechecks.findings_for(document)])
+)
+class DismissFindingView(PieceActionView):
+    attempted, check, serializer_class = "dismiss finding", services.check_reviewer, serializers.DismissSerializer
+
+    def act(self, document, user, data) -> None:
+        services.dismiss_finding(document=document, user=user, **data)
+
+    def answer(self, request, document):
+        return [finding.as_dict() for finding in prechecks.findings_for(document)]
 
 
 class DiffView(APIView):

@@ -333,8 +333,9 @@ def document_correct(request, pk):
         else:
             messages.success(request, _("Correction saved as a new revision in your name."))
             return redirect(document)
-    status = 400 if form.errors else 200
-    return render(request, "review/document_correct.html", {"form": form, "document": document}, status=status)
+    findings = [finding for finding in prechecks.findings_for(document) if not finding.dismissed]
+    context = {"form": form, "document": document, "findings": findings}
+    return render(request, "review/document_correct.html", context, status=400 if form.errors else 200)
 
 
 def _decide(request, pk, action: str):
