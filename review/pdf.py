@@ -25,8 +25,8 @@ REGISTER_ROWS_PER_PART = 500
 
 def signoff_sheet_pdf(document: Document, *, base_url: str = "") -> bytes:
     """Return the sign-off sheet (审签单) a unit files: the piece's facts, both parts of every signature with their
-    checklist answers and error rates, the revision each person signed and who wrote each, the publications, a verification code,
-    the chain head when printed, the attachments by name and hash, and the full text signed.
+    checklist answers and error rates, the revision each person signed and who wrote each, the publications, a
+    verification code, the chain head when printed, the attachments by name and hash, and the full text signed.
 
     `base_url` is the site's address (e.g. https://imprimatur.example.org/), for the QR code's link.
     """

@@ -464,7 +464,9 @@ def web_publish_body(w, _t):
 
 
 def web_edit_body(w, _t):
-    return {"title": "改过的标题", "body": BODY, "kind": "news", "channels": ["website", "wechat"], "note": "改了标题。"}
+    return {
+        "title": "改过的标题", "body": BODY, "kind": "news", "channels": ["website", "wechat"], "note": "改了标题。"
+    }  # fmt: skip
 
 
 def correction_body(w, _t):

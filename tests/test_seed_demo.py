@@ -8,8 +8,8 @@ from django.http import HttpRequest
 from accounts.models import Department, Membership, User
 from audit.models import AuditEvent
 from audit.verify import verify_chain
-from review.management.commands.seed_demo import PEOPLE, PIECES
 from review import prechecks, proofreading
+from review.management.commands.seed_demo import PEOPLE, PIECES
 from review.models import AuditAction, Document, Publication, SensitiveTerm, StageReview
 
 PASSWORD = "demo-pass-2026"  # the README promises it
@@ -116,7 +116,8 @@ def test_it_shows_every_proofreading_feature_at_once(seeded):
     assert (correction.author.username, correction.stage.name) == ("officer", "初审")
     signed = corrected.stage_reviews.get(meaning="初审")
     assert signed.revision == correction
-    assert sorted((e.category.name, e.count) for e in signed.errors.all()) == [("标点符号差错", 1), ("错字、漏字、多字", 1)]
+    errors = sorted((e.category.name, e.count) for e in signed.errors.all())
+    assert errors == [("标点符号差错", 1), ("错字、漏字、多字", 1)]
     assert proofreading.review_error_rate(signed) > proofreading.threshold()  # flagged to the department head
 
     resubmitted = Document.objects.get(title="儿童预防接种门诊时间调整")
