@@ -287,6 +287,8 @@ LOGGING = {
 # Proofreading: the organisation's name on sign-off sheets, and the highest acceptable error rate (差错率, weighted
 # errors per 10,000 characters) before a piece is flagged to its next reviewer.
 ORGANISATION_NAME = os.environ.get("DJANGO_ORGANISATION_NAME", "")
+# Where people open the site: the links in emails and group-chat messages, written by the background worker.
+SITE_URL = os.environ.get("DJANGO_SITE_URL", "http://127.0.0.1:8000/")
 ERROR_RATE_THRESHOLD = os.environ.get("DJANGO_ERROR_RATE_THRESHOLD", "1")
 # What each channel allows, in characters, checked by the pre-checks: channel → field (title, summary, body) → limit.
 CHANNEL_LIMITS = {

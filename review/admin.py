@@ -6,16 +6,19 @@ from audit.admin import AuditedAdmin, ReadOnlyAdmin
 
 from .models import (
     ChecklistItem,
+    Delivery,
     Dismissal,
     Document,
     ErrorCategory,
     Publication,
+    Robot,
     SensitiveTerm,
     Stage,
     Webhook,
     WebhookDelivery,
     Workflow,
 )
+from .models.notifications import Event as NotificationEvent
 
 
 class StageInline(admin.TabularInline):
@@ -134,3 +137,30 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "webhook", "event", "delivery", "attempt", "status_code", "error"]
     list_filter = ["event", "webhook"]
     list_select_related = ["webhook"]
+
+
+class RobotForm(forms.ModelForm):
+    events = forms.MultipleChoiceField(
+        label=_("Events"), choices=NotificationEvent.choices, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = Robot
+        fields = ["name", "kind", "url", "secret", "department", "events", "is_active"]
+
+
+@admin.register(Robot)
+class RobotAdmin(AuditedAdmin):
+    form = RobotForm
+    list_display = ["name", "kind", "department", "is_active"]
+    list_filter = ["kind", "is_active", "department"]
+    audited_fields = ("name", "kind", "department", "events", "is_active")  # never the address (it holds the key)
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ReadOnlyAdmin):
+    """What was sent by email and to the robots, and what failed: retried with growing delays, then given up."""
+
+    list_display = ["created_at", "channel", "recipient", "event", "document", "attempt", "status", "error"]
+    list_filter = ["status", "channel", "event"]
+    list_select_related = ["document"]

@@ -12,7 +12,8 @@ from audit import labels
 from audit.forms import MAX_ID, PeriodForm
 
 from . import services, word
-from .models import Channel, Document, ErrorCategory, Part, RouteStage
+from .models import Channel, Document, ErrorCategory, NotificationSettings, Part, RouteStage
+from .models.notifications import Event as NotificationEvent
 
 
 class DocumentForm(forms.ModelForm):
@@ -263,3 +264,18 @@ class AttachmentForm(forms.Form):
         upload = self.cleaned_data["file"]
         self.cleaned_data["extension"], self.cleaned_data["content_type"] = check_upload(upload, ATTACHMENT_TYPES)
         return upload
+
+
+class NotificationSettingsForm(forms.ModelForm):
+    """Which events reach the person in the app and by email, and the language of their emails."""
+
+    app_events = forms.MultipleChoiceField(
+        label=_("In the app"), choices=NotificationEvent.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    email_events = forms.MultipleChoiceField(
+        label=_("By email"), choices=NotificationEvent.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = NotificationSettings
+        fields = ["app_events", "email_events", "language"]

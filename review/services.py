@@ -24,7 +24,7 @@ from accounts.signature import SignatureRefused, check_signature
 from audit.labels import Action as AuditLogAction
 from audit.models import AuditEvent
 
-from . import permissions, prechecks, proofreading, webhooks
+from . import notifications, permissions, prechecks, proofreading, webhooks
 from .models import (
     Attachment,
     AuditAction,
@@ -40,6 +40,7 @@ from .models import (
     Workflow,
     content_hash,
 )
+from .models.notifications import Event as Notify
 from .pdf import signoff_sheet_pdf
 
 ALLOWED_TAGS = {
@@ -367,6 +368,7 @@ def _start_round(
         data["restarted"] = True
     _record(AuditAction.SUBMITTED, user=user, document=document, from_state=from_state, comment=note, data=data)
     webhooks.fire(webhooks.Event.SUBMITTED, document=document, actor=user, stage=stages[0].name)
+    notifications.notify(Notify.AWAITING, document=document, actor=user, stage=stages[0])
     return document
 
 
@@ -511,6 +513,18 @@ def _decide(
         },
     )
     webhooks.fire(event, document=document, actor=user, stage=review.meaning)
+    if decision == StageReview.Decision.APPROVED and document.current_stage_id:
+        notifications.notify(Notify.PASSED, document=document, actor=user, stage=review.stage)
+        notifications.notify(Notify.AWAITING, document=document, actor=user, stage=document.current_stage)
+    else:
+        notifications.notify(
+            {
+                StageReview.Decision.APPROVED: Notify.APPROVED,
+                StageReview.Decision.RETURNED: Notify.RETURNED,
+                StageReview.Decision.REJECTED: Notify.REJECTED,
+            }[decision],
+            document=document, actor=user, stage=review.stage, reason=opinion,
+        )  # fmt: skip
     return document
 
 
@@ -627,6 +641,7 @@ def publish(
         details = {"channel": channel, "url": url, "published_at": published_at.isoformat()}
         _record(AuditAction.PUBLISHED, user=user, document=document, from_state=from_state, data=details)
         webhooks.fire(webhooks.Event.PUBLISHED, document=document, actor=user, publication=details)
+        notifications.notify(Notify.PUBLISHED, document=document, actor=user)
         return publication
 
 
@@ -660,6 +675,8 @@ def withdraw(*, document: Document, user: User, reason: str = "") -> Document:
             comment=reason,
             data={"stage": stage.name} if stage else {},
         )
+        webhooks.fire(webhooks.Event.WITHDRAWN, document=document, actor=user, stage=stage.name if stage else None)
+        notifications.notify(Notify.WITHDRAWN, document=document, actor=user, stage=stage, reason=reason)
         return document
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import attachments, audit, pieces, register, sheets
+from .views import attachments, audit, notifications, pieces, register, sheets
 
 app_name = "review"
 
@@ -29,6 +29,9 @@ urlpatterns = [
     path("documents/<int:pk>/signoff.pdf", sheets.signoff_sheet, name="signoff_sheet"),
     path("verify/", sheets.verify_lookup, name="verify_lookup"),
     path("verify/<str:code>/", sheets.verify_sheet, name="verify"),
+    path("notifications/", notifications.notification_list, name="notifications"),
+    path("notifications/read/", notifications.notification_read, name="notification_read"),
+    path("notifications/settings/", notifications.notification_settings, name="notification_settings"),
     path("register/", register.register, name="register"),
     path("register.<str:fmt>", register.register_download, name="register_download"),
     path("audit/", audit.audit_log, name="audit"),

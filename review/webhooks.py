@@ -6,7 +6,7 @@ fails (no answer, or anything but 2xx) is tried again later, with growing delays
 
 Each delivery carries these headers:
 
-    X-Imprimatur-Event:      submitted | approved | returned | rejected | published
+    X-Imprimatur-Event:      submitted | approved | returned | rejected | published | withdrawn
     X-Imprimatur-Delivery:   the delivery's id, the same on every attempt (receivers can drop repeats)
     X-Imprimatur-Timestamp:  Unix time of this attempt, in seconds
     X-Imprimatur-Signature:  sha256=<hex HMAC-SHA256 of "<timestamp>.<body>" under the webhook's secret>

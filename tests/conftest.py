@@ -1,7 +1,12 @@
 """Personas for the clinic's rule: one department's staff, the organisation's leaders, and an outsider."""
 
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
+
 import pytest
 from django.db import connection
+from django.tasks import task_backends
 from django.test import Client
 from pytest_django.plugin import blocking_manager_key
 
@@ -157,3 +162,42 @@ def client_for(db):
         return client
 
     return make
+
+
+@pytest.fixture
+def receiver():
+    """A local HTTP server that answers POSTs with the scripted statuses (then 200) and keeps what it got."""
+    received, script = [], []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append(SimpleNamespace(path=self.path, headers=self.headers, body=body))
+            status = script.pop(0) if script else 200
+            self.send_response(status)
+            if 300 <= status < 400:
+                self.send_header("Location", "/elsewhere")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield SimpleNamespace(
+        url=f"http://127.0.0.1:{server.server_port}/hooks/imprimatur", received=received, script=script
+    )
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+@pytest.fixture
+def queue(settings):
+    """A task queue that can defer, as the worker's database queue does: tasks wait there until run_queue()."""
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    backend = task_backends["default"]
+    assert backend.supports_defer
+    return backend

@@ -162,3 +162,16 @@ def zh(message: str, **params) -> str:
 def messages_of(response) -> list[str]:
     """Return the flash messages a followed response showed."""
     return [str(message) for message in response.context["messages"]]
+
+
+# Background work.
+
+
+def run_queue(backend) -> list:
+    """Run every queued task in turn, and those they queue, as the worker would once each one's time came."""
+    done = 0
+    while done < len(backend.results):
+        result = backend.results[done]
+        result.task.call(*result.args, **result.kwargs)
+        done += 1
+    return backend.results

@@ -1,20 +1,16 @@
 """Webhooks: signed JSON deliveries after commit, each attempt recorded, failures retried with backoff."""
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import SimpleNamespace
 
 import pytest
-from django.tasks import task_backends
 from django.utils import timezone
 
 from review import webhooks
 from review.models import Webhook, WebhookDelivery
 from tests import factories
 from tests.api import api_client, clean_throttles  # noqa: F401 (an autouse fixture)
-from tests.factories import PASSWORD, fresh
+from tests.factories import PASSWORD, fresh, run_queue
 
 # The throttles live in the database cache: the database is set up before clean_throttles empties it.
 pytestmark = pytest.mark.django_db
@@ -22,53 +18,8 @@ pytestmark = pytest.mark.django_db
 ALL_EVENTS = list(Webhook.Event.values)
 
 
-@pytest.fixture
-def receiver():
-    """A local HTTP server that answers POSTs with the scripted statuses (then 200) and keeps what it got."""
-    received, script = [], []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append(SimpleNamespace(path=self.path, headers=self.headers, body=body))
-            status = script.pop(0) if script else 200
-            self.send_response(status)
-            if 300 <= status < 400:
-                self.send_header("Location", "/elsewhere")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield SimpleNamespace(
-        url=f"http://127.0.0.1:{server.server_port}/hooks/imprimatur", received=received, script=script
-    )
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
-
-
-@pytest.fixture
-def queue(settings):
-    """A task queue that can defer, as the worker's database queue does: tasks wait there until run_queue()."""
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
-    backend = task_backends["default"]
-    assert backend.supports_defer
-    return backend
-
-
-def run_queue(backend) -> list:
-    """Run every queued task in turn, and those they queue, as the worker would once each one's time came."""
-    done = 0
-    while done < len(backend.results):
-        result = backend.results[done]
-        result.task.call(*result.args, **result.kwargs)
-        done += 1
-    return backend.results
+def deliveries_queued(results) -> list:
+    return [result for result in results if result.task.name == "deliver_webhook"]
 
 
 def attempts(results) -> list[int]:
@@ -105,9 +56,9 @@ def test_it_signs_retries_and_records_every_attempt(
             {"opinion": "同意。", "password": PASSWORD, "checklist": factories.answers(document)},
             format="json",
         )
-    assert len(queue.results) == 1  # queued once the approval committed, not yet sent
+    assert len(deliveries_queued(queue.results)) == 1  # queued once the approval committed, not yet sent
     assert not WebhookDelivery.objects.exists()
-    results = run_queue(queue)
+    results = deliveries_queued(run_queue(queue))  # (the notifications have tasks of their own)
 
     assert response.status_code == 200
     assert attempts(results) == [1, 2]
@@ -287,3 +238,17 @@ def test_it_lets_administrators_register_webhooks(client_for, receiver):
     assert response.status_code == 302
     assert Webhook.objects.get().events == ["approved", "published"]
     assert client_for(admin).get("/admin/review/webhookdelivery/").status_code == 200
+
+
+def test_it_tells_of_a_withdrawal(receiver, queue, django_capture_on_commit_callbacks, drafter):
+    webhook = hook(receiver.url, events=["withdrawn"])
+    document = factories.submitted_document(drafter=drafter)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        api_client(drafter).post(f"/api/v1/documents/{document.pk}/withdraw/", {"reason": "活动取消。"}, format="json")
+    run_queue(queue)
+
+    [request] = receiver.received
+    body = assert_signed(webhook, request)
+    assert (request.headers["X-Imprimatur-Event"], body["event"], body["stage"]) == ("withdrawn", "withdrawn", "初审")
+    assert body["document"]["state"] == "withdrawn"

@@ -570,6 +570,18 @@ ROUTES = {
     # Anyone may check a printed sheet: no login; GET only, for everyone. A code no sheet has: 404, for everyone.
     "review:verify_lookup": Route("public", (Probe("GET", public), Probe("POST", lambda _p, _t: "405"))),
     "review:verify": Route("public", (Probe("GET", public, "code"), Probe("GET", nowhere, "forged code"))),
+    # Everyone's own notifications and settings: only their own (tests/test_notifications.py), for anyone logged in.
+    "review:notifications": Route("self", (Probe("GET", logged_in_only),)),
+    "review:notification_read": Route(
+        "self", (Probe("POST", logged_in_only, ok="302"), Probe("GET", method_not_allowed))
+    ),
+    "review:notification_settings": Route(
+        "self",
+        (
+            Probe("GET", logged_in_only),
+            Probe("POST", logged_in_only, ok="302", body=lambda w, _t: {"language": "zh-hans"}),
+        ),
+    ),
     "review:register": Route("register", (Probe("GET", register_keepers),)),
     "review:register_download": Route("register", (Probe("GET", register_keepers, "fmt"),)),
     "review:audit": Route("audit", (Probe("GET", auditors),)),
@@ -588,6 +600,8 @@ ROUTES = {
     "review:audit_export_manifest": Route("audit", (Probe("GET", export_job, "job"),)),
     # The REST API.
     "api:me": Route("self", (Probe("GET", logged_in_only),), api=True),
+    "api:notifications": Route("self", (Probe("GET", logged_in_only),), api=True),
+    "api:notifications_read": Route("self", (Probe("POST", logged_in_only, body=lambda w, _t: {}),), api=True),
     "api:documents": Route(
         "list",
         (

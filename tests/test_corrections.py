@@ -38,7 +38,11 @@ def test_a_correction_is_a_revision_in_the_reviewers_name_at_their_stage(drafter
     assert (document.state, document.current_stage.name, document.round) == ("in_review", "初审", 1)
     event = last_event(document)
     assert (event.action, event.actor, event.actor_role, event.comment, event.content_hash) == (
-        "edited", officer, "information_officer", "补全句子", revision.content_hash
+        "edited",
+        officer,
+        "information_officer",
+        "补全句子",
+        revision.content_hash,
     )
     assert event.data == {"fields": ["body"], "correction": True, "stage": "初审/初校", "revision": 2}
 
@@ -72,7 +76,8 @@ def test_the_web_page_corrects_and_keeps_what_was_typed_when_refused(drafter, of
     assert empty.status_code == 400 and "我的说明" in empty.content.decode()
     assert saved.status_code == 302
     assert list(fresh(document).revisions.values_list("number", "author", "note")) == [
-        (1, drafter.pk, ""), (2, officer.pk, "改句")
+        (1, drafter.pk, ""),
+        (2, officer.pk, "改句"),
     ]
 
 

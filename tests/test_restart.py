@@ -133,7 +133,9 @@ def test_the_api_changes_a_piece_in_review_with_a_note(drafter, officer):
     assert refused.status_code == 400 and list(refused.json()) == ["note"]
     assert done.status_code == 200
     assert (done.json()["round"], done.json()["submission_note"], done.json()["actions"]) == (
-        2, "改了时间", ["edit", "withdraw"]
+        2,
+        "改了时间",
+        ["edit", "withdraw"],
     )
 
 

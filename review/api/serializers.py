@@ -16,6 +16,7 @@ from ..models import (
     Document,
     ErrorCategory,
     Kind,
+    Notification,
     Publication,
     RecordedError,
     Revision,
@@ -525,3 +526,35 @@ class ExportManifestSerializer(serializers.Serializer):
     sha256 = serializers.CharField()
     generated_at = serializers.DateTimeField(allow_null=True)
     time_zone = serializers.CharField()
+
+
+# Notifications.
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    message = serializers.CharField(read_only=True, help_text=_("What happened, in the caller's language."))
+    title = serializers.CharField(source="document.title", read_only=True)
+    url = serializers.CharField(source="get_absolute_url", read_only=True, help_text=_("The piece's page."))
+
+    class Meta:
+        model = Notification
+        fields = ["id", "event", "message", "document", "title", "stage", "actor_name", "reason", "url",
+                  "created_at", "read_at"]  # fmt: skip
+        read_only_fields = fields
+
+
+class NotificationListSerializer(serializers.Serializer):
+    unread = serializers.IntegerField()
+    results = NotificationSerializer(many=True)
+
+
+class NotificationReadSerializer(serializers.Serializer):
+    ids = serializers.ListField(
+        child=StrictIntegerField(min_value=1, max_value=MAX_ID),
+        required=False,
+        help_text=_("The notifications to mark read; all of them when left out."),
+    )
+
+
+class UnreadSerializer(serializers.Serializer):
+    unread = serializers.IntegerField()

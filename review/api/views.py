@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig, Suspicio
 from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
@@ -446,6 +447,37 @@ class DiffView(APIView):
             raise exceptions.ValidationError(missing)
         old, new = revisions[query.validated_data["from"]], revisions[query.validated_data["to"]]
         return Response(redline.diff_revisions(old, new))
+
+
+NOTIFICATIONS_SHOWN = 50
+
+
+class NotificationListView(APIView):
+    @extend_schema(
+        responses={200: serializers.NotificationListSerializer, **errors(401)},
+        summary="The caller's notifications, newest first (the latest 50), and how many are unread",
+    )
+    def get(self, request):
+        notifications = request.user.notifications.select_related("document")
+        results = serializers.NotificationSerializer(notifications[:NOTIFICATIONS_SHOWN], many=True).data
+        return Response({"unread": notifications.filter(read_at__isnull=True).count(), "results": results})
+
+
+class NotificationReadView(APIView):
+    @extend_schema(
+        request=serializers.NotificationReadSerializer,
+        responses={200: serializers.UnreadSerializer, **errors(400, 401)},
+        summary="Mark notifications read: those named in `ids`, or all",
+    )
+    def post(self, request):
+        serializer = serializers.NotificationReadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        unread = request.user.notifications.filter(read_at__isnull=True)
+        chosen = (
+            unread.filter(pk__in=serializer.validated_data["ids"]) if "ids" in serializer.validated_data else unread
+        )
+        chosen.update(read_at=timezone.now())
+        return Response({"unread": unread.count()})
 
 
 @extend_schema_view(

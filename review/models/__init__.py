@@ -10,6 +10,7 @@ from .documents import (
     StageReview,
     content_hash,
 )
+from .notifications import Delivery, Notification, NotificationSettings, Robot
 from .prechecks import Dismissal, SensitiveTerm
 from .proofreading import ChecklistAnswer, ErrorCategory, RecordedError
 from .publications import Publication
@@ -20,6 +21,10 @@ __all__ = [
     "Attachment",
     "ChecklistAnswer",
     "ChecklistItem",
+    "Delivery",
+    "Notification",
+    "NotificationSettings",
+    "Robot",
     "ErrorCategory",
     "Part",
     "RecordedError",

@@ -18,6 +18,7 @@ class Webhook(models.Model):
         RETURNED = "returned", _("Returned for changes")
         REJECTED = "rejected", _("Rejected")
         PUBLISHED = "published", _("Published")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
 
     url = models.URLField(_("URL"), max_length=500, help_text=_("Deliveries are POSTed here as JSON."))
     events = models.JSONField(_("events"), default=list, help_text=_("The events this address is told of."))
