@@ -287,6 +287,15 @@ LOGGING = {
 # Proofreading: the organisation's name on sign-off sheets, and the highest acceptable error rate (差错率, weighted
 # errors per 10,000 characters) before a piece is flagged to its next reviewer.
 ORGANISATION_NAME = os.environ.get("DJANGO_ORGANISATION_NAME", "")
+# Stage time limits count working hours: these days of the week (Monday is 0), between these hours, local time,
+# except holidays (DJANGO_HOLIDAYS: comma-separated dates, e.g. 2026-10-01,2026-10-02). Reviewers are reminded
+# this long before a stage is due.
+WORKING_DAYS = [int(day) for day in os.environ.get("DJANGO_WORKING_DAYS", "0,1,2,3,4").split(",")]
+WORKING_HOURS = tuple(int(hour) for hour in os.environ.get("DJANGO_WORKING_HOURS", "9,17").split(","))
+HOLIDAYS = [
+    datetime.date.fromisoformat(day.strip()) for day in os.environ.get("DJANGO_HOLIDAYS", "").split(",") if day.strip()
+]
+DEADLINE_REMINDER = datetime.timedelta(hours=int(os.environ.get("DJANGO_REMIND_BEFORE_HOURS", "2")))
 # Where people open the site: the links in emails and group-chat messages, written by the background worker.
 SITE_URL = os.environ.get("DJANGO_SITE_URL", "http://127.0.0.1:8000/")
 ERROR_RATE_THRESHOLD = os.environ.get("DJANGO_ERROR_RATE_THRESHOLD", "1")

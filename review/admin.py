@@ -49,7 +49,9 @@ class WorkflowAdmin(AuditedAdmin):
 
     def audited_values(self, obj) -> dict:
         # The stages as saved (the change message names only what changed).
-        stages = [[s.position, s.name, s.proofread_name, s.role, s.major_only] for s in obj.stages.order_by("position")]
+        fields = ("position", "name", "proofread_name", "role", "major_only", "time_limit", "urgent_time_limit",
+                  "escalate_to")  # fmt: skip
+        stages = [[getattr(stage, name) for name in fields] for stage in obj.stages.order_by("position")]
         return {**super().audited_values(obj), "stages": stages}
 
 
@@ -63,11 +65,14 @@ class ChecklistItemInline(admin.TabularInline):
 class StageAdmin(AuditedAdmin):
     """A stage with its two checklists (review and proofread): what every signature at it must answer."""
 
-    list_display = ["workflow", "position", "name", "proofread_name", "role", "major_only"]
+    list_display = ["workflow", "position", "name", "proofread_name", "role", "major_only", "time_limit"]
     list_filter = ["workflow", "role"]
     ordering = ["workflow", "position"]
     inlines = [ChecklistItemInline]
-    audited_fields = ("workflow", "position", "name", "proofread_name", "role", "major_only")
+    audited_fields = (
+        "workflow", "position", "name", "proofread_name", "role", "major_only", "time_limit", "urgent_time_limit",
+        "escalate_to",
+    )  # fmt: skip
 
     def audited_values(self, obj) -> dict:
         checklist = [[item.part, item.position, item.text] for item in obj.checklist.order_by("position", "pk")]

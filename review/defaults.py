@@ -20,6 +20,14 @@ CLINIC_STAGES = [
     # Translators: approval by the principal leader, for major matters.
     (4, gettext_noop("审定"), "", "principal_leader", True),
 ]
+# Each stage's time limit in working hours, its limit for urgent pieces in clock hours (12 hours in all for an
+# urgent statement's three everyday stages), and whom an overdue stage is escalated to.
+CLINIC_TIME_LIMITS = {
+    "初审": (8, 4, "department_head"),
+    "复审": (8, 4, "publicity_leader"),
+    "终审": (8, 4, "principal_leader"),
+    "审定": (16, 4, ""),
+}
 # The clinic's review criteria and the gates government accounts check (政治关、法律关、保密关) ...
 REVIEW_CHECKLIST = [
     "政治立场鲜明，主题积极向上，有感染力、影响力",
@@ -58,7 +66,15 @@ def create_clinic_workflow(Workflow, Stage, ChecklistItem):
             major_only=major_only,
         )
         add_default_checklist(stage, ChecklistItem)
+    set_time_limits(workflow.stages.all())
     return workflow
+
+
+def set_time_limits(stages) -> None:
+    """Give the clinic's stages (a queryset, of historical models in migrations) their time limits."""
+    for stage in stages.filter(name__in=CLINIC_TIME_LIMITS):
+        stage.time_limit, stage.urgent_time_limit, stage.escalate_to = CLINIC_TIME_LIMITS[stage.name]
+        stage.save(update_fields=["time_limit", "urgent_time_limit", "escalate_to"])
 
 
 def add_default_checklist(stage, ChecklistItem) -> None:

@@ -40,7 +40,9 @@ class DocumentForm(forms.ModelForm):
 
     class Meta:
         model = Document
-        fields = ["title", "summary", "body", "department", "kind", "channels", "source", "is_major", "due_date"]
+        fields = [
+            "title", "summary", "body", "department", "kind", "channels", "source", "is_major", "is_urgent", "due_date"
+        ]  # fmt: skip
         widgets = {
             "body": forms.HiddenInput(attrs={"id": "id_body"}),
             "due_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),

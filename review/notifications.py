@@ -50,8 +50,9 @@ ROBOT_LANGUAGE = "zh-hans"
 
 
 def notify(event: str, *, document: Document, actor, stage: RouteStage | None = None, reason: str = "") -> None:
-    """Tell the people concerned about `event` once the current transaction commits (and only if it does)."""
-    args = (str(event), document.pk, actor.pk, stage.pk if stage else None, reason)
+    """Tell the people concerned about `event` once the current transaction commits (and only if it does).
+    `actor` is None for what the system does by itself (reminders, escalations)."""
+    args = (str(event), document.pk, actor.pk if actor else None, stage.pk if stage else None, reason)
     # Robust: the action has committed; a queue that cannot take the task is logged, not the user's error.
     transaction.on_commit(lambda: dispatch.enqueue(*args), robust=True)
 
@@ -60,7 +61,7 @@ def recipients(event: str, document: Document, actor, stage: RouteStage | None) 
     """Return the people told of `event` on the piece (see the module's docstring), the actor left out."""
     signers = Q(pk__in=StageReview.objects.filter(document=document, decided_by__isnull=False).values("decided_by"))
     drafter = Q(pk=document.drafter_id)
-    if event == Event.AWAITING:
+    if event in (Event.AWAITING, Event.DUE_SOON, Event.OVERDUE):
         who = _may_act_at(document, stage) & ~drafter
         acted_elsewhere = StageReview.objects.filter(document=document, decided_by__isnull=False).exclude(stage=stage)
         who &= ~Q(pk__in=acted_elsewhere.values("decided_by"))
@@ -70,11 +71,14 @@ def recipients(event: str, document: Document, actor, stage: RouteStage | None) 
         # The publishers of the piece's department and those of the whole organisation.
         publishers = [Membership.group_name(Membership.Role.PUBLISHER, d) for d in (document.department_id, None)]
         who = drafter | signers | Q(groups__name__in=publishers)
+    elif event == Event.ESCALATED:
+        who = Q(groups__name=group_name(stage.escalate_to, document.department_id))
     elif event == Event.WITHDRAWN:
         who = signers | (_may_act_at(document, stage) if stage else Q(pk__in=[]))
     else:
         who = drafter | signers
-    return list(User.objects.filter(who, is_active=True).exclude(pk=actor.pk).distinct().order_by("pk"))
+    people = User.objects.filter(who, is_active=True).distinct().order_by("pk")
+    return list(people.exclude(pk=actor.pk) if actor else people)
 
 
 def _may_act_at(document: Document, stage: RouteStage) -> Q:
@@ -82,13 +86,13 @@ def _may_act_at(document: Document, stage: RouteStage) -> Q:
 
 
 @task()
-def dispatch(event: str, document_id: int, actor_id: int, stage_id: int | None, reason: str) -> None:
+def dispatch(event: str, document_id: int, actor_id: int | None, stage_id: int | None, reason: str) -> None:
     """Store the notifications in the app and queue the emails and robot messages of one event."""
     document = Document.objects.select_related("department").get(pk=document_id)
-    actor = User.objects.get(pk=actor_id)
+    actor = User.objects.get(pk=actor_id) if actor_id else None
     stage = RouteStage.objects.filter(pk=stage_id).first()
     what = {
-        "event": event, "document": document, "actor_name": actor.printed_name,
+        "event": event, "document": document, "actor_name": actor.printed_name if actor else "",
         "stage": stage.name if stage else "", "reason": reason,
     }  # fmt: skip
     people = recipients(event, document, actor, stage)

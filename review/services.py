@@ -24,7 +24,7 @@ from accounts.signature import SignatureRefused, check_signature
 from audit.labels import Action as AuditLogAction
 from audit.models import AuditEvent
 
-from . import notifications, permissions, prechecks, proofreading, webhooks
+from . import deadlines, notifications, permissions, prechecks, proofreading, webhooks
 from .models import (
     Attachment,
     AuditAction,
@@ -48,7 +48,7 @@ ALLOWED_TAGS = {
     "h1", "h2", "h3", "blockquote", "pre", "ul", "ol", "li",
     "table", "thead", "tbody", "tr", "th", "td",  # from Word: tables survive
 }  # fmt: skip
-EDITABLE_FIELDS = ("title", "body", "summary", "channels", "kind", "source", "is_major", "due_date")
+EDITABLE_FIELDS = ("title", "body", "summary", "channels", "kind", "source", "is_major", "is_urgent", "due_date")
 # A piece goes out after it was written and before now; a day's grace for clocks and time zones.
 PUBLICATION_GRACE = datetime.timedelta(days=1)
 
@@ -190,6 +190,7 @@ def create_document(
     kind: str,
     summary: str = "",
     is_major: bool = False,
+    is_urgent: bool = False,
     due_date: datetime.date | None = None,
     source: str = "",
 ) -> Document:
@@ -206,6 +207,7 @@ def create_document(
             channels=channels,
             kind=kind,
             is_major=is_major,
+            is_urgent=is_urgent,
             due_date=due_date,
             source=source,
         )
@@ -350,7 +352,7 @@ def _start_round(
     from_state = document.state
     (document.restart if restarted else document.submit)(first_stage=stages[0])
     document.submission_note = note
-    StageReview.objects.bulk_create(
+    reviews = StageReview.objects.bulk_create(
         StageReview(
             document=document,
             stage=stage,
@@ -361,6 +363,7 @@ def _start_round(
         )
         for stage in stages
     )
+    deadlines.start_clock(document, reviews[0], document.submitted_at)
     document.save()
     permissions.sync_grants(document)
     data = {"round": document.round, "stage": stages[0].name, "stages": [stage.name for stage in stages]}
@@ -446,10 +449,16 @@ def _decide(
             .first()
         )
         document.approve(next_stage=next_review.stage if next_review else None)
+        if next_review:
+            deadlines.start_clock(document, next_review, timezone.now())
+        else:
+            document.stage_due_at = None
     elif decision == StageReview.Decision.RETURNED:
         document.return_for_changes()
+        document.stage_due_at = None
     else:
         document.reject()
+        document.stage_due_at = None
 
     # The conditional update is the guard against a second reviewer of the same stage:
     # only one request can move the row out of "pending".
@@ -523,7 +532,8 @@ def _decide(
                 StageReview.Decision.RETURNED: Notify.RETURNED,
                 StageReview.Decision.REJECTED: Notify.REJECTED,
             }[decision],
-            document=document, actor=user, stage=review.stage, reason=opinion,
+            document=document, actor=user, stage=review.stage,
+            reason="" if decision == StageReview.Decision.APPROVED else opinion,
         )  # fmt: skip
     return document
 
@@ -662,6 +672,7 @@ def withdraw(*, document: Document, user: User, reason: str = "") -> Document:
         check_withdrawable(document, user)
         from_state, stage = document.state, document.current_stage
         document.withdraw()
+        document.stage_due_at = None
         document.stage_reviews.filter(round=document.round, decision=StageReview.Decision.PENDING).update(
             decision=StageReview.Decision.CANCELLED
         )

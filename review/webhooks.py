@@ -6,7 +6,7 @@ fails (no answer, or anything but 2xx) is tried again later, with growing delays
 
 Each delivery carries these headers:
 
-    X-Imprimatur-Event:      submitted | approved | returned | rejected | published | withdrawn
+    X-Imprimatur-Event:      submitted | approved | returned | rejected | published | withdrawn | overdue | escalated
     X-Imprimatur-Delivery:   the delivery's id, the same on every attempt (receivers can drop repeats)
     X-Imprimatur-Timestamp:  Unix time of this attempt, in seconds
     X-Imprimatur-Signature:  sha256=<hex HMAC-SHA256 of "<timestamp>.<body>" under the webhook's secret>
@@ -81,7 +81,8 @@ def payload_for(event: str, *, document: Document, actor, **details) -> dict:
             "round": document.round,
             "revision": {"number": revision.number, "content_hash": revision.content_hash} if revision else None,
         },
-        "actor": {"username": actor.get_username(), "name": actor.printed_name},
+        # None for what the system does by itself (an overdue stage, an escalation).
+        "actor": {"username": actor.get_username(), "name": actor.printed_name} if actor else None,
         **details,
     }
 

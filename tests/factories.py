@@ -61,6 +61,7 @@ def make_document(
     channels=("website", "wechat"),
     kind: str = "news",
     is_major: bool = False,
+    is_urgent: bool = False,
     due_date=None,
 ) -> Document:
     """Return a new draft written by `drafter` (in their first drafting department by default)."""
@@ -74,6 +75,7 @@ def make_document(
         channels=list(channels),
         kind=kind,
         is_major=is_major,
+        is_urgent=is_urgent,
         due_date=due_date,
     )
 

@@ -4,13 +4,14 @@ from collections import Counter
 import pytest
 from django.core.management import call_command
 from django.http import HttpRequest
+from django.utils import timezone
 
 from accounts.models import Department, Membership, User
 from audit.models import AuditEvent
 from audit.verify import verify_chain
-from review import prechecks, proofreading
+from review import deadlines, prechecks, proofreading
 from review.management.commands.seed_demo import PEOPLE, PIECES
-from review.models import AuditAction, Document, Publication, SensitiveTerm, StageReview
+from review.models import AuditAction, Document, Notification, Publication, SensitiveTerm, StageReview
 
 PASSWORD = "demo-pass-2026"  # the README promises it
 USERNAMES = [username for username, *_ in PEOPLE] + ["admin"]
@@ -23,8 +24,10 @@ def seed() -> str:
 
 
 @pytest.fixture
-def seeded(db):
-    seed()
+def seeded(db, django_capture_on_commit_callbacks):
+    # As `make run` does: the command commits, and what waits for the commit (the notifications) goes on.
+    with django_capture_on_commit_callbacks(execute=True):
+        seed()
 
 
 def snapshot():
@@ -124,3 +127,11 @@ def test_it_shows_every_proofreading_feature_at_once(seeded):
     assert (resubmitted.round, resubmitted.revisions.count()) == (2, 2)
     assert resubmitted.submission_note == "按初审意见补充了具体时间和需携带的证件。"
     assert SensitiveTerm.objects.filter(category="医疗广告").count() == 3
+
+
+def test_it_has_an_overdue_stage_and_notifications_waiting(seeded):
+    overdue = Document.objects.get(title="高血压防治知识讲座预告")
+    assert overdue.is_overdue and overdue.stage_due_at < timezone.now()
+    assert Notification.objects.filter(recipient__username="officer", event="awaiting").exists()
+    assert Notification.objects.filter(recipient__username="drafter", event="returned").exists()
+    assert deadlines.send_reminders()[1] >= 1  # what the worker does within five minutes of starting

@@ -265,13 +265,14 @@ class DocumentSerializer(serializers.ModelSerializer):
     current_stage = StageSerializer(read_only=True, allow_null=True)
     channels = serializers.ListField(child=serializers.ChoiceField(choices=Channel.choices), read_only=True)
     is_overdue = serializers.BooleanField(read_only=True)
+    is_due_soon = serializers.BooleanField(read_only=True)
 
     class Meta:
         model = Document
         fields = [
             "id", "title", "summary", "state", "current_stage", "department", "department_name", "drafter", "kind",
-            "channels", "source", "is_major", "due_date", "is_overdue", "round", "created_at", "updated_at",
-            "submitted_at",
+            "channels", "source", "is_major", "is_urgent", "due_date", "stage_due_at", "is_overdue", "is_due_soon",
+            "round", "created_at", "updated_at", "submitted_at",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -339,6 +340,7 @@ class DocumentWriteSerializer(serializers.Serializer):
     department = StrictPrimaryKeyRelatedField(queryset=Department.objects.all())
     channels = serializers.ListField(child=serializers.ChoiceField(choices=Channel.choices), allow_empty=False)
     is_major = serializers.BooleanField(default=False)
+    is_urgent = serializers.BooleanField(default=False, help_text=_("Urgent pieces run on shorter stage limits."))
     kind = serializers.ChoiceField(choices=Kind.choices, default=Kind.NEWS)
     source = serializers.CharField(max_length=200, allow_blank=True, default="")
     due_date = serializers.DateField(allow_null=True, default=None)

@@ -48,6 +48,8 @@ class AuditAction(models.TextChoices):
     PUBLISHED = "published", _("Published")
     WITHDRAWN = "withdrawn", _("Withdrawn")
     FINDING_DISMISSED = "finding_dismissed", _("Pre-check finding dismissed")
+    REMINDED = "reminded", _("Reviewers reminded of a deadline")
+    ESCALATED = "escalated", _("Overdue stage escalated")
 
 
 labels.register_actions(AuditAction)

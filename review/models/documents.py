@@ -46,7 +46,9 @@ class DocumentQuerySet(models.QuerySet):
             .filter(state=Document.State.IN_REVIEW)
             .exclude(drafter=user)
             .exclude(Exists(acted_elsewhere))
-            .order_by(F("due_date").asc(nulls_last=True), "submitted_at", "pk")
+            .order_by(
+                F("stage_due_at").asc(nulls_last=True), F("due_date").asc(nulls_last=True), "submitted_at", "pk"
+            )
         )
 
     def with_related(self) -> "DocumentQuerySet":
@@ -97,6 +99,9 @@ class Document(ConcurrentTransitionMixin, models.Model):
         _("major matter"), default=False, help_text=_("Major matters also need the principal leader's approval.")
     )
     due_date = models.DateField(_("due date"), null=True, blank=True)
+    is_urgent = models.BooleanField(
+        _("urgent"), default=False, help_text=_("Urgent pieces (e.g. statements) run on the stages' shorter limits.")
+    )
     state = FSMField(_("state"), default=State.DRAFT, choices=State.choices, protected=True)
     # The definition the route was copied from (kept for reference; the route does not depend on it).
     workflow = models.ForeignKey(
@@ -124,6 +129,8 @@ class Document(ConcurrentTransitionMixin, models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True, editable=False)
+    # When the stage the piece waits at is due (its stage review's due_at, kept here for the queue's order).
+    stage_due_at = models.DateTimeField(_("stage due"), null=True, blank=True, editable=False)
 
     objects = DocumentQuerySet.as_manager()
 
@@ -135,7 +142,7 @@ class Document(ConcurrentTransitionMixin, models.Model):
             ("review_document", _("Can act at the piece's current review stage")),
             ("publish_document", _("Can mark the piece published")),
         ]
-        indexes = [models.Index(fields=["state", "due_date"])]
+        indexes = [models.Index(fields=["state", "due_date"]), models.Index(fields=["state", "stage_due_at"])]
 
     def __str__(self):
         return self.title
@@ -154,7 +161,18 @@ class Document(ConcurrentTransitionMixin, models.Model):
 
     @property
     def is_overdue(self) -> bool:
-        return self.due_date is not None and self.state == self.State.IN_REVIEW and self.due_date < timezone.localdate()
+        """In review past its stage's time limit, or past the date it is wanted by."""
+        if self.state != self.State.IN_REVIEW:
+            return False
+        stage_late = self.stage_due_at is not None and self.stage_due_at <= timezone.now()
+        return stage_late or (self.due_date is not None and self.due_date < timezone.localdate())
+
+    @property
+    def is_due_soon(self) -> bool:
+        """In review, its stage due within the reminder's notice and not yet overdue."""
+        if self.state != self.State.IN_REVIEW or self.stage_due_at is None or self.is_overdue:
+            return False
+        return self.stage_due_at <= timezone.now() + settings.DEADLINE_REMINDER
 
     def granted(self, user, codename: str) -> bool:
         """Return whether `user` holds an object permission on this piece, themselves or through a role group.
@@ -325,6 +343,12 @@ class StageReview(models.Model):
     opinion = models.TextField(_("opinion"), blank=True)
     revision = models.ForeignKey(Revision, on_delete=models.PROTECT, related_name="+", verbose_name=_("revision"))
     revision_hash = models.CharField(_("content hash signed"), max_length=64)
+    # The stage's clock: when the piece reached it, when it is due, and when its reviewers were reminded and
+    # the lateness escalated (each once).
+    started_at = models.DateTimeField(_("reached"), null=True, blank=True)
+    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    reminded_at = models.DateTimeField(_("reminded"), null=True, blank=True)
+    escalated_at = models.DateTimeField(_("escalated"), null=True, blank=True)
 
     class Meta:
         ordering = ["document", "round", "stage__position"]

@@ -22,6 +22,9 @@ class Event(models.TextChoices):
     REJECTED = "rejected", _("A piece was rejected")
     WITHDRAWN = "withdrawn", _("A piece was withdrawn")
     PUBLISHED = "published", _("A piece was published")
+    DUE_SOON = "due_soon", _("My stage is due soon")
+    OVERDUE = "overdue", _("My stage is overdue")
+    ESCALATED = "escalated", _("A stage I oversee is overdue")
 
 
 class Channel(models.TextChoices):
@@ -74,6 +77,9 @@ MESSAGES = {
     Event.REJECTED: _("“%(title)s” was rejected at %(stage)s by %(by)s."),
     Event.WITHDRAWN: _("“%(title)s” was withdrawn by %(by)s."),
     Event.PUBLISHED: _("“%(title)s” was published by %(by)s."),
+    Event.DUE_SOON: _("“%(title)s” is due soon at your %(stage)s."),
+    Event.OVERDUE: _("“%(title)s” is overdue at your %(stage)s."),
+    Event.ESCALATED: _("“%(title)s” is overdue at %(stage)s: please see that it moves on."),
 }
 
 

@@ -19,6 +19,8 @@ class Webhook(models.Model):
         REJECTED = "rejected", _("Rejected")
         PUBLISHED = "published", _("Published")
         WITHDRAWN = "withdrawn", _("Withdrawn")
+        OVERDUE = "overdue", _("A stage is overdue")
+        ESCALATED = "escalated", _("An overdue stage was escalated")
 
     url = models.URLField(_("URL"), max_length=500, help_text=_("Deliveries are POSTed here as JSON."))
     events = models.JSONField(_("events"), default=list, help_text=_("The events this address is told of."))

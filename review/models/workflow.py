@@ -78,6 +78,25 @@ class Stage(models.Model):
     major_only = models.BooleanField(
         _("only for major matters"), default=False, help_text=_("Skip this stage unless the piece is flagged major.")
     )
+    time_limit = models.PositiveSmallIntegerField(
+        _("time limit (working hours)"),
+        null=True,
+        blank=True,
+        help_text=_("How long the stage may take, in working hours (see the working days in the settings)."),
+    )
+    urgent_time_limit = models.PositiveSmallIntegerField(
+        _("time limit for urgent pieces (hours)"),
+        null=True,
+        blank=True,
+        help_text=_("For a piece flagged urgent: clock hours, nights and weekends included."),
+    )
+    escalate_to = models.CharField(
+        _("escalate to"),
+        max_length=32,
+        blank=True,
+        choices=[(role.value, role.label) for role in REVIEWER_ROLES],
+        help_text=_("Who is told when the stage is overdue; leave empty to tell only its reviewers."),
+    )
 
     class Meta:
         ordering = ["workflow", "position"]
@@ -125,6 +144,15 @@ class RouteStage(models.Model):
         _("acting role"), max_length=32, choices=[(role.value, role.label) for role in REVIEWER_ROLES]
     )
     major_only = models.BooleanField(_("only for major matters"), default=False)
+    time_limit = models.PositiveSmallIntegerField(_("time limit (working hours)"), null=True, blank=True)
+    urgent_time_limit = models.PositiveSmallIntegerField(
+        _("time limit for urgent pieces (hours)"), null=True, blank=True
+    )
+    escalate_to = models.CharField(_("escalate to"), max_length=32, blank=True)
+
+    # What a piece copies of each stage of its workflow when first submitted.
+    COPIED = ("position", "name", "proofread_name", "role", "major_only", "time_limit", "urgent_time_limit",
+              "escalate_to")  # fmt: skip
 
     class Meta:
         ordering = ["document", "position"]
@@ -142,15 +170,7 @@ class RouteStage(models.Model):
         """Copy the workflow's stages and their checklists, as they are now, into the piece's own route."""
         definitions = list(workflow.stages.order_by("position").prefetch_related("checklist"))
         route = cls.objects.bulk_create(
-            cls(
-                document=document,
-                position=stage.position,
-                name=stage.name,
-                proofread_name=stage.proofread_name,
-                role=stage.role,
-                major_only=stage.major_only,
-            )
-            for stage in definitions
+            cls(document=document, **{name: getattr(stage, name) for name in cls.COPIED}) for stage in definitions
         )
         RouteChecklistItem.objects.bulk_create(
             RouteChecklistItem(stage=copy, part=item.part, position=item.position, text=item.text)

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts.models import Department, Membership, User
 from accounts.services import add_membership
-from review import services
+from review import deadlines, services
 from review.defaults import create_clinic_workflow, create_error_categories
 from review.models import ChecklistItem, Document, ErrorCategory, SensitiveTerm, Stage, Workflow
 
@@ -66,6 +66,8 @@ RETURN_REASONS = {
     "中医馆开诊公告": "请补充开诊时间和预约电话，并核对科室名称。",
     "儿童预防接种门诊时间调整": "请写明具体接种时间，并说明需携带的证件。",
 }
+# Waiting at 复审 for two working days: overdue, so the worker escalates it (to the leader in charge of publicity).
+OVERDUE = "高血压防治知识讲座预告"
 # The organisation's own list for the pre-checks: term, category, severity, replacement.
 SENSITIVE_TERMS = [
     ("根治", "医疗广告", "high", ""),
@@ -119,6 +121,7 @@ class Command(BaseCommand):
         else:
             for piece in PIECES:
                 self._piece(users, departments, *piece)
+            self._overdue(OVERDUE)
             self.stdout.write(f"Created {len(PIECES)} demo pieces.")
 
         self.stdout.write(self.style.SUCCESS(f"Demo users: {', '.join(users)}; password: {PASSWORD}"))
@@ -161,6 +164,16 @@ class Command(BaseCommand):
                 )
             else:
                 self._approve(document, users[step], title)
+
+    def _overdue(self, title):
+        """Let the piece have reached its stage two working days ago, so that its stage is overdue: the worker
+        escalates it within five minutes of starting (tell the reviewers, tell whom the stage names)."""
+        document = Document.objects.get(title=title)
+        review = document.stage_reviews.get(round=document.round, stage=document.current_stage)
+        started = timezone.now() - datetime.timedelta(days=4)
+        review.started_at, review.due_at = started, deadlines.add_working_hours(started, 16)
+        review.save(update_fields=["started_at", "due_at"])
+        Document.objects.filter(pk=document.pk).update(stage_due_at=review.due_at)
 
     def _approve(self, document, reviewer, title):
         """Sign the piece's current stage as `reviewer`, after the corrections CORRECTIONS gives them."""

@@ -1,7 +1,8 @@
 """The background worker: django-tasks-db's `db_worker`, plus the jobs that run on a clock.
 
 Every minute it signs a checkpoint over the audit events that arrived since the last one and verifies
-them (audit.tasks.keep_chain). Run one worker per deployment, beside the web servers; `make run` starts it.
+them (audit.tasks.keep_chain); every five minutes it reminds reviewers of stages due soon and escalates overdue
+ones (review.deadlines.send_reminders). Run one worker per deployment, beside the web servers; `make run` starts it.
 """
 
 import logging
@@ -14,11 +15,12 @@ from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 from django_tasks_db.management.commands.db_worker import Command as DatabaseWorkerCommand
 
 from audit.tasks import keep_chain
+from review.deadlines import send_reminders
 
 logger = logging.getLogger(__name__)
 
 # (job, seconds between runs)
-PERIODIC_JOBS = [(keep_chain, 60)]
+PERIODIC_JOBS = [(keep_chain, 60), (send_reminders, 300)]
 
 
 def run_periodic_jobs(stop: threading.Event, *, tick: float = 5.0) -> None:
@@ -39,7 +41,10 @@ def run_periodic_jobs(stop: threading.Event, *, tick: float = 5.0) -> None:
 
 
 class Command(DatabaseWorkerCommand):
-    help = "Run background tasks (django-tasks-db), and every minute sign and verify the audit log's new events."
+    help = (
+        "Run background tasks (django-tasks-db); every minute sign and verify the audit log's new events, every "
+        "five minutes send deadline reminders and escalations."
+    )
 
     def handle(self, *args, **options):
         # With --reload (the default under DEBUG) this process only watches the code and runs the worker in a
