@@ -4,6 +4,7 @@ import filetype
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -218,6 +219,63 @@ class AuditFilterForm(PeriodForm):
         if "action" in filters:
             criteria["action"] = filters["action"]
         return criteria
+
+
+class DocumentFilterForm(PeriodForm):
+    """The pieces list's search and filters: words in the title or text, state, department, channel, the period
+    the piece was written in, only mine, only overdue."""
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    state = forms.ChoiceField(label=_("State"), required=False)
+    department = forms.ModelChoiceField(
+        label=_("Department"), queryset=Department.objects.all(), required=False, empty_label=_("All")
+    )
+    channel = forms.ChoiceField(label=_("Channel"), required=False)
+    mine = forms.BooleanField(label=_("Only mine"), required=False)
+    overdue = forms.BooleanField(label=_("Only overdue"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["state"].choices = [("", _("All")), *Document.State.choices]
+        self.fields["channel"].choices = [("", _("All")), *Channel.choices]
+
+    def apply(self, documents, user):
+        """Return `documents` narrowed by the filters given (none when the form is not valid)."""
+        if not self.is_valid():
+            return documents.none()
+        data = self.cleaned_data
+        if data["q"]:
+            documents = documents.filter(Q(title__icontains=data["q"]) | Q(body__icontains=data["q"]))
+        if data["state"]:
+            documents = documents.filter(state=data["state"])
+        if data["department"]:
+            documents = documents.filter(department=data["department"])
+        if data["channel"]:
+            # The channels are a JSON list; its text holds each code in quotes, on SQLite and PostgreSQL alike.
+            documents = documents.filter(channels__icontains=f'"{data["channel"]}"')
+        if data.get("since"):
+            documents = documents.filter(created_at__date__gte=data["since"])
+        if data.get("until"):
+            documents = documents.filter(created_at__date__lte=data["until"])
+        if data["mine"]:
+            documents = documents.filter(drafter=user)
+        if data["overdue"]:
+            late = Q(stage_due_at__lte=timezone.now()) | Q(due_date__lt=timezone.localdate())
+            documents = documents.filter(late, state=Document.State.IN_REVIEW)
+        return documents
+
+
+class PublishManyForm(forms.Form):
+    """Mark several approved pieces published on one channel at once."""
+
+    documents = forms.ModelMultipleChoiceField(queryset=Document.objects.none(), widget=forms.CheckboxSelectMultiple)
+    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices)
+    published_at = PublishForm.base_fields["published_at"]
+
+    def __init__(self, *args, documents, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["documents"].queryset = documents
+        self.fields["published_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
 
 
 class RegisterFilterForm(PeriodForm):

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", pieces.home, name="home"),
     path("queue/", pieces.queue, name="queue"),
     path("documents/", pieces.document_list, name="documents"),
+    path("publish/", pieces.publish_queue, name="publish_queue"),
     path("documents/new/", pieces.document_create, name="document_create"),
     path("documents/<int:pk>/", pieces.document_detail, name="document"),
     path("documents/<int:pk>/edit/", pieces.document_edit, name="document_edit"),

@@ -521,6 +521,11 @@ ROUTES = {
     "review:home": Route("list", (Probe("GET", home, redirects=True),)),
     "review:queue": Route("list", (Probe("GET", logged_in_only, lists=awaiting_keys),)),
     "review:documents": Route("list", (Probe("GET", logged_in_only, lists=visible_keys),)),
+    # The publisher's queue: anyone logged in sees what they may publish (nothing, for most); a POST naming no
+    # piece they may publish is an input to correct.
+    "review:publish_queue": Route(
+        "list", (Probe("GET", logged_in_only), Probe("POST", lambda p, _t: gate(p) or "400"))
+    ),
     "review:document_create": Route(
         "create",
         (

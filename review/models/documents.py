@@ -46,10 +46,14 @@ class DocumentQuerySet(models.QuerySet):
             .filter(state=Document.State.IN_REVIEW)
             .exclude(drafter=user)
             .exclude(Exists(acted_elsewhere))
-            .order_by(
-                F("stage_due_at").asc(nulls_last=True), F("due_date").asc(nulls_last=True), "submitted_at", "pk"
-            )
+            .order_by(F("stage_due_at").asc(nulls_last=True), F("due_date").asc(nulls_last=True), "submitted_at", "pk")
         )
+
+    def to_publish(self, user) -> "DocumentQuerySet":
+        """Return the approved pieces `user` may publish (and those published on some channels, for the rest)."""
+        return get_objects_for_user(
+            user, "review.publish_document", self, with_superuser=False, accept_global_perms=False
+        ).filter(state__in=[Document.State.APPROVED, Document.State.PUBLISHED])
 
     def with_related(self) -> "DocumentQuerySet":
         return self.select_related("department", "drafter", "current_stage")

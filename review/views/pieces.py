@@ -18,15 +18,18 @@ from ..forms import (
     AttachmentForm,
     CorrectionForm,
     DecisionForm,
+    DocumentFilterForm,
     DocumentForm,
     PublishForm,
+    PublishManyForm,
     SubmitForm,
     check_upload,
 )
-from ..models import Document, StageReview
+from ..models import Channel, Document, StageReview
 from ..permissions import actions_for, get_visible_document
 
 PAGE_SIZE = 25
+RECENTLY_DECIDED = 10
 # Where a service's input error belongs on each form of the piece's page.
 FORM_FIELDS = {"reason": "opinion", "checklist": None, "errors": None}
 
@@ -179,28 +182,66 @@ def home(request):
 def queue(request):
     documents = Document.objects.awaiting(request.user).with_related()
     page = Paginator(documents, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "review/queue.html", {"page": page})
+    decided = (
+        StageReview.objects.filter(decided_by=request.user)
+        .select_related("document")
+        .order_by("-decided_at")[:RECENTLY_DECIDED]
+    )
+    return render(request, "review/queue.html", {"page": page, "decided": decided})
 
 
 @login_required
 def document_list(request):
-    documents = Document.objects.visible_to(request.user).with_related()
-    state = request.GET.get("state", "")
-    if state in Document.State.values:
-        documents = documents.filter(state=state)
-    mine = request.GET.get("mine") == "1"
-    if mine:
-        documents = documents.filter(drafter=request.user)
+    form = DocumentFilterForm(request.GET)
+    documents = form.apply(Document.objects.visible_to(request.user).with_related(), request.user)
     page = Paginator(documents, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
     context = {
         "page": page,
-        "states": Document.State.choices,
-        "state": state,
-        "mine": mine,
+        "form": form,
+        "query": query.urlencode(),
         "can_draft": request.user.memberships.filter(role=Membership.Role.DRAFTER).exists(),
     }
     partial = "#results" if request.headers.get("HX-Request") else ""
-    return render(request, f"review/document_list.html{partial}", context)
+    return render(request, f"review/document_list.html{partial}", context, status=400 if form.errors else 200)
+
+
+@login_required
+def publish_queue(request):
+    """The publisher's queue: approved pieces, by channel, not yet published there; several at once on one channel."""
+    documents = Document.objects.to_publish(request.user).with_related().prefetch_related("publications")
+    waiting = {code: [] for code, _label in Channel.choices}
+    for document in documents.order_by("pk"):
+        published = {publication.channel for publication in document.publications.all()}
+        for channel in document.channels:
+            if channel in waiting and channel not in published:
+                waiting[channel].append(document)
+    form = PublishManyForm(request.POST if request.method == "POST" else None, documents=documents)
+    if request.method == "POST" and form.is_valid():
+        done, refused = 0, []
+        for document in form.cleaned_data["documents"]:
+            try:
+                services.publish(
+                    document=document,
+                    user=request.user,
+                    channel=form.cleaned_data["channel"],
+                    published_at=form.cleaned_data["published_at"],
+                )
+                done += 1
+            except services.Refusal as refusal:
+                refused.append(f"《{document.title}》{refusal.message}")
+        if done:
+            channel = dict(Channel.choices)[form.cleaned_data["channel"]]
+            messages.success(
+                request, _("Marked %(count)s published on %(channel)s.") % {"count": done, "channel": channel}
+            )
+        for reason in refused:
+            messages.error(request, reason)
+        return redirect("review:publish_queue")
+    groups = [(code, label, waiting[code]) for code, label in Channel.choices if waiting[code]]
+    status = 400 if form.errors else 200
+    return render(request, "review/publish_queue.html", {"groups": groups, "form": form}, status=status)
 
 
 def _save(request, form: DocumentForm, document: Document | None = None):
