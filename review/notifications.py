@@ -11,7 +11,8 @@ Who is told:
 - it passes a stage: its drafter;
 - it is approved: its drafter, everyone who signed it, and the publishers;
 - it is returned, rejected or published: its drafter and everyone who signed it;
-- it is withdrawn: everyone who signed it, and whoever could act at the stage it was waiting at.
+- it is withdrawn: everyone who signed it, and whoever could act at the stage it was waiting at;
+- it is assigned to someone (by the department head): that person.
 Never the person who acted. Each person chooses which of these reach them in the app and by email
 (NotificationSettings); robots are told of the events their administrator chose.
 """
@@ -71,6 +72,9 @@ def recipients(event: str, document: Document, actor, stage: RouteStage | None) 
         # The publishers of the piece's department and those of the whole organisation.
         publishers = [Membership.group_name(Membership.Role.PUBLISHER, d) for d in (document.department_id, None)]
         who = drafter | signers | Q(groups__name__in=publishers)
+    elif event == Event.ASSIGNED:
+        assigned = StageReview.objects.filter(document=document, stage=stage, round=document.round)
+        who = Q(pk__in=assigned.values("claimed_by"))
     elif event == Event.ESCALATED:
         who = Q(groups__name=group_name(stage.escalate_to, document.department_id))
     elif event == Event.WITHDRAWN:

@@ -7,6 +7,7 @@ state, and `grant_drift()` reports every open piece whose grants differ (run by 
   review).
 - The drafters of its department see it.
 - The role group of every stage the piece has reached (in any round) sees it; the current stage's group acts.
+- While it is in review, the department's head sees it at every stage, to reassign a stage when someone is away.
 - Once approved, the publishers (of the department and of the whole organisation) see it and may publish it.
 """
 
@@ -57,6 +58,8 @@ def expected_grants(document: Document) -> set[tuple[str, str]]:
             grants.add(("view_document", group))
         if document.state == Document.State.IN_REVIEW and stage.pk == document.current_stage_id:
             grants.add(("review_document", group))
+    if document.state == Document.State.IN_REVIEW:
+        grants.add(("view_document", group_name(Role.DEPARTMENT_HEAD, document.department_id)))
     this_round = [review for review in reviews if review.round == document.round]
     was_approved = bool(this_round) and all(review.decision == Decision.APPROVED for review in this_round)
     if document.state in (Document.State.APPROVED, Document.State.PUBLISHED) or (

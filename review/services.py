@@ -691,6 +691,102 @@ def withdraw(*, document: Document, user: User, reason: str = "") -> Document:
         return document
 
 
+# Who is on it: claiming the current stage, releasing it, and reassigning it.
+
+
+def _current_review(document: Document) -> StageReview:
+    return document.stage_reviews.select_related("stage", "claimed_by").get(
+        round=document.round, stage=document.current_stage_id
+    )
+
+
+def claim(*, document: Document, user: User) -> StageReview:
+    """Say "I am on it" at the current stage, so the others holding the role see who is (it locks nothing)."""
+    with refused_as("claim", user, document), transaction.atomic():
+        document = _locked(document)
+        check_reviewer(document, user)
+        review = _current_review(document)
+        if review.claimed_by_id == user.pk:
+            return review
+        previous = review.claimed_by.printed_name if review.claimed_by else None
+        review.claimed_by = user
+        review.save(update_fields=["claimed_by"])
+        _record(
+            AuditAction.CLAIMED, user=user, document=document, actor_role=review.stage.role,
+            data={"stage": review.meaning, "previous": previous},
+        )  # fmt: skip
+        return review
+
+
+def check_releasable(document: Document, user: User) -> None:
+    if document.state != Document.State.IN_REVIEW:
+        raise Conflict(_("This piece is no longer in review."))
+    if _current_review(document).claimed_by_id != user.pk and not may_reassign(document, user):
+        raise NotAllowed(_("Only whoever claimed the stage, the department head or an administrator can release it."))
+
+
+def release(*, document: Document, user: User) -> StageReview:
+    """Give the current stage back to everyone holding its role."""
+    with refused_as("release", user, document), transaction.atomic():
+        document = _locked(document)
+        check_releasable(document, user)
+        review = _current_review(document)
+        if review.claimed_by_id is None:
+            return review
+        released = review.claimed_by.printed_name
+        review.claimed_by = None
+        review.save(update_fields=["claimed_by"])
+        _record(
+            AuditAction.RELEASED, user=user, document=document, data={"stage": review.meaning, "released": released}
+        )
+        return review
+
+
+def may_reassign(document: Document, user: User) -> bool:
+    """Return whether `user` may hand the piece's current stage to someone: its department's head, or a superuser."""
+    if user.is_superuser and user.is_active:
+        return True
+    return user.memberships.filter(role=Membership.Role.DEPARTMENT_HEAD, department=document.department_id).exists()
+
+
+def check_reassigner(document: Document, user: User) -> None:
+    if document.state != Document.State.IN_REVIEW:
+        raise Conflict(_("This piece is no longer in review."))
+    if not may_reassign(document, user):
+        raise NotAllowed(_("Only the department head or an administrator can reassign a piece."))
+
+
+def reassign(*, document: Document, user: User, to: User) -> StageReview:
+    """Hand the current stage to `to`, who must be able to act there (four eyes included); they are told."""
+    with refused_as("reassign", user, document), transaction.atomic():
+        document = _locked(document)
+        check_reassigner(document, user)
+        if refusal := document.review_refusal(to):
+            raise Invalid(
+                _("%(name)s cannot act at this stage: %(reason)s") % {"name": to.printed_name, "reason": refusal},
+                field="to",
+            )
+        review = _current_review(document)
+        previous = review.claimed_by.printed_name if review.claimed_by else None
+        review.claimed_by = to
+        review.save(update_fields=["claimed_by"])
+        _record(
+            AuditAction.REASSIGNED, user=user, document=document,
+            data={"stage": review.meaning, "to": to.printed_name, "to_id": to.pk, "previous": previous},
+        )  # fmt: skip
+        notifications.notify(Notify.ASSIGNED, document=document, actor=user, stage=review.stage)
+        return review
+
+
+def reassign_candidates(document: Document) -> list[User]:
+    """Return who could act at the piece's current stage now (four eyes applied), for the reassign form."""
+    stage = document.current_stage
+    if stage is None:
+        return []
+    people = User.objects.filter(groups__name=group_name(stage.role, document.department_id), is_active=True)
+    return [person for person in people.distinct().order_by("username") if document.review_refusal(person) is None]
+
+
 # Attachments.
 
 

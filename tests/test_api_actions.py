@@ -77,6 +77,8 @@ def test_it_submits_a_draft_to_the_first_stage(drafter):
             {"id": item.pk, "part": item.part, "text": item.text}
             for item in fresh(document).current_stage.checklist.all()
         ],
+        "claimed_by": None,
+        "due_at": current_review(document).due_at.astimezone().isoformat(),
     }
     assert [item["part"] for item in data["current_review"]["checklist"]] == ["review"] * 6 + ["proofread"] * 4
     assert payload(last_event(document)) == {
@@ -300,7 +302,8 @@ def test_it_refuses_a_reviewer_of_another_stage(drafter, head):
 
     response = approve(head, document)
 
-    assert response.status_code == 404  # the head sees pieces only once they reach 复审
+    # The head sees the department's pieces in review (to reassign a stage), but acts only at 复审.
+    assert response.status_code == 403
 
 
 def test_it_answers_409_when_someone_else_decided_first(drafter, officer, department):

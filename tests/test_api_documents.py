@@ -227,6 +227,8 @@ def test_it_shows_a_piece_with_its_signatures(drafter, officer, head):
         "stage": "复审",
         "meanings": "复审/复校",
         "checklist": [{"id": item.pk, "part": item.part, "text": item.text} for item in current.stage.checklist.all()],
+        "claimed_by": None,
+        "due_at": current.due_at.astimezone().isoformat(),
     }
     assert len(data["current_review"]["checklist"]) == 10
     assert data["revision"] == {"number": 1, "content_hash": document.current_revision.content_hash}

@@ -237,7 +237,9 @@ def may_see(p: Persona, f: Facts) -> bool:
     if p.superuser or p.has(Role.AUDITOR) or p.has(Role.DRAFTER, dept):
         return True
     reviewer = any(p.has(role, dept) and role in f.reached for _name, role in f.stages)
-    return reviewer or (p.has(Role.PUBLISHER, dept) and "publisher" in f.reached)
+    # The department's head sees its pieces in review at every stage (to reassign one).
+    head = f.state == "in_review" and p.has(Role.DEPARTMENT_HEAD, dept)
+    return reviewer or head or (p.has(Role.PUBLISHER, dept) and "publisher" in f.reached)
 
 
 def may_decide(p: Persona, f: Facts) -> bool:
@@ -301,6 +303,23 @@ def decide(p, f):
     if f.state != "in_review":
         return CONFLICT
     return OK if may_decide(p, f) else DENIED
+
+
+def reassign_stage(p, f):
+    if verdict := gate(p, f):
+        return verdict
+    if f.state != "in_review":
+        return CONFLICT
+    return OK if p.superuser or p.has(Role.DEPARTMENT_HEAD, f.spec.department) else DENIED
+
+
+def release_stage(ok: str):
+    # Nothing in the sample is claimed: releasing is for whoever may reassign, and changes nothing (not recorded).
+    def expect(p, f):
+        verdict = reassign_stage(p, f)
+        return f"{ok} nothing done" if verdict == OK else verdict
+
+    return expect
 
 
 def late_decision(p, f):
@@ -469,6 +488,21 @@ def web_edit_body(w, _t):
     }  # fmt: skip
 
 
+# Who in the demo clinic may take over a stage held by each role, by department.
+TAKES_OVER = {
+    (Role.INFORMATION_OFFICER, D1): "officer", (Role.INFORMATION_OFFICER, D2): "officer2",
+    (Role.DEPARTMENT_HEAD, D1): "head", (Role.DEPARTMENT_HEAD, D2): "head2",
+    (Role.PUBLICITY_LEADER, D1): "leader", (Role.PUBLICITY_LEADER, D2): "leader",
+    (Role.PRINCIPAL_LEADER, D1): "principal", (Role.PRINCIPAL_LEADER, D2): "principal",
+}  # fmt: skip
+
+
+def reassign_body(w, f):
+    # Someone who may act at the piece's stage waiting now (for a piece not in review, anyone: refused before).
+    who = TAKES_OVER.get((f.current_role, f.spec.department), "officer") if f is not None else "officer"
+    return {"to": w.users[who].pk}
+
+
 def correction_body(w, _t):
     return {"title": "校对后的标题", "body": BODY, "note": "改了标题。"}
 
@@ -549,6 +583,11 @@ ROUTES = {
     "review:document_publish": act(publish, web_publish_body),
     "review:document_withdraw": act(withdraw, lambda w, _t: {"reason": "活动取消。"}),
     "review:attachment_add": act(submit, upload_body),
+    # Claiming the stage waiting now: like a decision, whoever may act there; releasing it, whoever claimed it
+    # (nobody in the sample) or whoever may reassign; reassigning, the department's head (or a superuser).
+    "review:document_claim": act(decide),
+    "review:document_release": act(release_stage("302")),
+    "review:document_reassign": act(reassign_stage, reassign_body),
     # Correcting the text (校对): like a decision, the reviewer at the stage waiting now, and no one else.
     "review:document_correct": Route(
         "act-on-piece",
@@ -631,6 +670,9 @@ ROUTES = {
     "api:document_findings": see_piece(api=True),
     "api:document_dismiss": act(decide, lambda w, _t: DISMISSAL, api=True),
     "api:document_correct": act(decide, correction_body, api=True),
+    "api:document_claim": act(decide, api=True),
+    "api:document_release": act(release_stage("200"), api=True),
+    "api:document_reassign": act(reassign_stage, reassign_body, api=True),
     # Every piece has its first revision: comparing it with itself is a diff whoever may see the piece may ask for.
     "api:document_diff": Route("see-piece", (Probe("GET", see, "piece", query="from=1&to=1"),), api=True),
     "api:document_audit": see_piece(api=True),

@@ -91,11 +91,11 @@ def test_only_the_current_stages_reviewer_corrects(request, who, drafter, office
         services.correct_document(document=document, user=person, title="改", body=CORRECTED)
     web = client_for(person).post(correct_url(document), {"title": "改", "body": CORRECTED})
 
-    # The head does not see the piece before it reaches their stage; the drafter does.
-    assert web.status_code == (403 if who == "drafter" else 404)
+    # The drafter and the department's head see the piece (the head, to reassign a stage); the outsider does not.
+    assert web.status_code == (404 if who == "outsider" else 403)
     assert fresh(document).revisions.count() == 1 and fresh(document).body != CORRECTED
     refusals = AuditEvent.objects.filter(sequence__gt=before, action="refused")
-    assert [event.data["attempted"] for event in refusals] == ["correct"] * (2 if who == "drafter" else 1)
+    assert [event.data["attempted"] for event in refusals] == ["correct"] * (1 if who == "outsider" else 2)
 
 
 def test_a_piece_out_of_review_cannot_be_corrected(drafter, officer, client_for):

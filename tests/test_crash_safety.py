@@ -1,8 +1,9 @@
 """An exception anywhere inside an action leaves the database exactly as it was, and its side effects never start.
 
-Each action is one transaction: the transition and save, the stage review, the permissions, the audit event
-and the webhook (queued with transaction.on_commit). The named crash points below are the steps of that
-transaction; the sweep at the end crashes the action after each of its writes in turn, on real transactions.
+Each action is one transaction: the transition and save, the stage review, the permissions, the audit event,
+the webhook and the notifications (both queued with transaction.on_commit). The named crash points below are the
+steps of that transaction; the sweep at the end crashes the action after each of its writes in turn, on real
+transactions.
 """
 
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from django.db import connection
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from review import permissions, services, webhooks
+from review import notifications, permissions, services, webhooks
 from review.defaults import create_clinic_workflow
 from review.models import ChecklistItem, Document, Stage, Workflow
 from tests import factories
@@ -41,6 +42,7 @@ class Action:
     perform: callable  # (piece, people) -> None
     # Every action ends by deriving the piece's object permissions from its route: permissions.sync_grants.
     webhook: str | None  # the webhook event it fires
+    notices: tuple = ()  # the notifications it sends, in order
 
 
 def in_review(p, *reviewers):
@@ -52,6 +54,7 @@ ACTIONS = {
         lambda p: factories.make_document(drafter=p.drafter),
         lambda d, p: services.submit_document(document=d, user=p.drafter),
         webhooks.Event.SUBMITTED,
+        ("awaiting",),
     ),
     "approve": Action(
         lambda p: in_review(p),
@@ -59,6 +62,7 @@ ACTIONS = {
             document=d, user=p.officer, password=factories.PASSWORD, opinion="同意。", checklist=factories.answers(d)
         ),
         webhooks.Event.APPROVED,
+        ("passed", "awaiting"),
     ),
     "approve the final stage": Action(
         lambda p: in_review(p, p.officer, p.head),
@@ -66,16 +70,19 @@ ACTIONS = {
             document=d, user=p.leader, password=factories.PASSWORD, opinion="同意发布。", checklist=factories.answers(d)
         ),
         webhooks.Event.APPROVED,
+        ("approved",),
     ),
     "return_for_changes": Action(
         lambda p: in_review(p),
         lambda d, p: services.return_for_changes(document=d, user=p.officer, reason="请补充时间。"),
         webhooks.Event.RETURNED,
+        ("returned",),
     ),
     "reject": Action(
         lambda p: in_review(p, p.officer),
         lambda d, p: services.reject(document=d, user=p.head, reason="不宜发布。"),
         webhooks.Event.REJECTED,
+        ("rejected",),
     ),
     "publish": Action(
         lambda p: in_review(p, p.officer, p.head, p.leader),
@@ -83,11 +90,13 @@ ACTIONS = {
             document=d, user=p.publisher, channel="website", url="https://example.org/n/1", published_at=timezone.now()
         ),
         webhooks.Event.PUBLISHED,
+        ("published",),
     ),
     "withdraw": Action(
         lambda p: in_review(p, p.officer),
         lambda d, p: services.withdraw(document=d, user=p.drafter, reason="活动取消。"),
-        None,  # no webhook event for a withdrawal
+        webhooks.Event.WITHDRAWN,
+        ("withdrawn",),
     ),
 }
 
@@ -129,8 +138,21 @@ def deliveries():
         yield enqueue
 
 
+@pytest.fixture(autouse=True)
+def notices():
+    """The notifications queued after commit (none are sent)."""
+    with mock.patch.object(notifications, "dispatch") as dispatch:
+        yield dispatch.enqueue
+
+
+def events(notices) -> list[str]:
+    return [call.args[0] for call in notices.call_args_list]
+
+
 @pytest.mark.parametrize(("name", "point"), CASES, ids=[f"{name}: {point}" for name, point in CASES])
-def test_a_crash_leaves_the_database_as_it_was(people, deliveries, django_capture_on_commit_callbacks, name, point):
+def test_a_crash_leaves_the_database_as_it_was(
+    people, deliveries, notices, django_capture_on_commit_callbacks, name, point
+):
     action = ACTIONS[name]
     document = action.prepare(people)
     before = snapshot(everything=True)
@@ -142,30 +164,31 @@ def test_a_crash_leaves_the_database_as_it_was(people, deliveries, django_captur
     assert snapshot(everything=True) == before
     assert callbacks == []
     deliveries.assert_not_called()
+    assert events(notices) == []
     assert problems(document) == []
 
 
 @pytest.mark.parametrize("name", ACTIONS)
 def test_without_a_crash_the_action_lands_and_its_webhook_follows_the_commit(
-    people, deliveries, django_capture_on_commit_callbacks, name
+    people, deliveries, notices, django_capture_on_commit_callbacks, name
 ):
     action = ACTIONS[name]
     document = action.prepare(people)
     before = snapshot()
 
+    notices.reset_mock()  # preparing the piece queued its own
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         action.perform(document, people)
         deliveries.assert_not_called()  # not before the commit
+        assert events(notices) == []
 
     after = snapshot()
     assert after["audit"]["count"] == before["audit"]["count"] + 1
     assert after["tables"]["review.Document"] != before["tables"]["review.Document"]
-    if action.webhook:
-        assert len(callbacks) == 1
-        [(payload,), _kwargs] = deliveries.call_args
-        assert (payload["event"], payload["document"]["id"]) == (action.webhook, document.pk)
-    else:
-        assert (callbacks, deliveries.call_count) == ([], 0)
+    assert len(callbacks) == 1 + len(action.notices)  # the webhook's, and one per notification
+    [(payload,), _kwargs] = deliveries.call_args
+    assert (payload["event"], payload["document"]["id"]) == (action.webhook, document.pk)
+    assert events(notices) == list(action.notices)
     assert problems(document) == []
 
 
@@ -187,11 +210,12 @@ class Writes:
 
 
 @pytest.mark.parametrize("name", ACTIONS)
-def test_a_crash_after_any_write_leaves_the_database_as_it_was(transactional_db, people, deliveries, name):
+def test_a_crash_after_any_write_leaves_the_database_as_it_was(transactional_db, people, deliveries, notices, name):
     # Real transactions (no test transaction around them): on_commit callbacks run at the real commit.
     action = ACTIONS[name]
     document = action.prepare(people)
-    deliveries.reset_mock()  # preparing the piece committed, and queued its own webhooks
+    deliveries.reset_mock()  # preparing the piece committed, and queued its own webhooks and notifications
+    notices.reset_mock()
     before = snapshot(everything=True)
 
     crash_after = 1
@@ -203,6 +227,7 @@ def test_a_crash_after_any_write_leaves_the_database_as_it_was(transactional_db,
         except Crash:
             assert snapshot(everything=True) == before, f"crash after write {crash_after} left a change"
             deliveries.assert_not_called()
+            assert events(notices) == []
             crash_after += 1
         else:
             break
@@ -210,5 +235,6 @@ def test_a_crash_after_any_write_leaves_the_database_as_it_was(transactional_db,
     # The last run had fewer writes than the crash point: it went through, and nothing before it had.
     assert writes.count == crash_after - 1 >= 3  # at least: the piece, the audit event and one more
     assert snapshot()["audit"]["count"] == before["audit"]["count"] + 1
-    assert deliveries.call_count == (1 if action.webhook else 0)
+    assert deliveries.call_count == 1
+    assert events(notices) == list(action.notices)
     assert problems(document) == []

@@ -243,10 +243,12 @@ class CurrentReviewSerializer(serializers.ModelSerializer):
     stage = serializers.CharField(source="meaning")
     meanings = serializers.CharField()
     checklist = ChecklistItemSerializer(source="stage.checklist", many=True)
+    claimed_by = PersonSerializer(allow_null=True, help_text=_("Who is on it (claimed, or assigned), if anyone."))
+    due_at = serializers.DateTimeField(allow_null=True, help_text=_("When the stage is due, if it has a limit."))
 
     class Meta:
         model = StageReview
-        fields = ["id", "stage", "meanings", "checklist"]
+        fields = ["id", "stage", "meanings", "checklist", "claimed_by", "due_at"]
 
 
 class PublicationSerializer(serializers.ModelSerializer):
@@ -379,6 +381,16 @@ class SubmitSerializer(serializers.Serializer):
         allow_blank=True,
         default="",
         help_text=_("What changed since the piece was returned: required when resubmitting a returned piece."),
+    )
+
+
+class NothingSerializer(serializers.Serializer):
+    """No body needed."""
+
+
+class ReassignSerializer(serializers.Serializer):
+    to = StrictPrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True), help_text=_("The person who takes the stage over.")
     )
 
 

@@ -96,7 +96,7 @@ def detail(request, document: Document) -> dict:
         .prefetch_related(
             Prefetch(
                 "stage_reviews",
-                queryset=StageReview.objects.select_related("stage", "revision")
+                queryset=StageReview.objects.select_related("stage", "revision", "claimed_by")
                 .prefetch_related("stage__checklist", "answers__item", "errors__category")
                 .order_by("round", "stage__position", "pk"),
             ),
@@ -357,6 +357,44 @@ class RejectView(DecisionView):
 
     def decide(self, document, user, data) -> None:
         services.reject(document=document, user=user, reason=data["reason"], review_id=data.get("review"))
+
+
+@extend_schema_view(
+    post=extend_schema(request=None, responses=PIECE_ACTION_RESPONSES, summary="Claim the current stage: I am on it")
+)
+class ClaimView(PieceActionView):
+    attempted, check, serializer_class = "claim", services.check_reviewer, serializers.NothingSerializer
+    parser_classes = (JSONParser, FormParser, MultiPartParser)  # no body needed, whatever a client sends
+
+    def act(self, document, user, data) -> None:
+        services.claim(document=document, user=user)
+
+
+@extend_schema_view(
+    post=extend_schema(
+        request=None, responses=PIECE_ACTION_RESPONSES, summary="Release the current stage to everyone holding its role"
+    )
+)
+class ReleaseView(PieceActionView):
+    attempted, check, serializer_class = "release", services.check_releasable, serializers.NothingSerializer
+    parser_classes = (JSONParser, FormParser, MultiPartParser)
+
+    def act(self, document, user, data) -> None:
+        services.release(document=document, user=user)
+
+
+@extend_schema_view(
+    post=extend_schema(
+        request=serializers.ReassignSerializer,
+        responses=PIECE_ACTION_RESPONSES,
+        summary="Hand the current stage to someone who may act there (the department head or an administrator)",
+    )
+)
+class ReassignView(PieceActionView):
+    attempted, check, serializer_class = "reassign", services.check_reassigner, serializers.ReassignSerializer
+
+    def act(self, document, user, data) -> None:
+        services.reassign(document=document, user=user, to=data["to"])
 
 
 @extend_schema_view(

@@ -50,6 +50,9 @@ class AuditAction(models.TextChoices):
     FINDING_DISMISSED = "finding_dismissed", _("Pre-check finding dismissed")
     REMINDED = "reminded", _("Reviewers reminded of a deadline")
     ESCALATED = "escalated", _("Overdue stage escalated")
+    CLAIMED = "claimed", _("Claimed")
+    RELEASED = "released", _("Released")
+    REASSIGNED = "reassigned", _("Reassigned")
 
 
 labels.register_actions(AuditAction)

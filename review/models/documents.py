@@ -349,6 +349,15 @@ class StageReview(models.Model):
     revision_hash = models.CharField(_("content hash signed"), max_length=64)
     # The stage's clock: when the piece reached it, when it is due, and when its reviewers were reminded and
     # the lateness escalated (each once).
+    # Who said they are on it (claimed, or assigned by the department head): shown to the others holding the role.
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("claimed by"),
+    )
     started_at = models.DateTimeField(_("reached"), null=True, blank=True)
     due_at = models.DateTimeField(_("due"), null=True, blank=True)
     reminded_at = models.DateTimeField(_("reminded"), null=True, blank=True)

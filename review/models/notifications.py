@@ -25,6 +25,7 @@ class Event(models.TextChoices):
     DUE_SOON = "due_soon", _("My stage is due soon")
     OVERDUE = "overdue", _("My stage is overdue")
     ESCALATED = "escalated", _("A stage I oversee is overdue")
+    ASSIGNED = "assigned", _("A piece was assigned to me")
 
 
 class Channel(models.TextChoices):
@@ -80,6 +81,7 @@ MESSAGES = {
     Event.DUE_SOON: _("“%(title)s” is due soon at your %(stage)s."),
     Event.OVERDUE: _("“%(title)s” is overdue at your %(stage)s."),
     Event.ESCALATED: _("“%(title)s” is overdue at %(stage)s: please see that it moves on."),
+    Event.ASSIGNED: _("“%(title)s” was assigned to you at %(stage)s by %(by)s."),
 }
 
 

@@ -4,12 +4,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import prefetch_related_objects
+from django.db.models import OuterRef, Subquery, prefetch_related_objects
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.models import Membership
+from accounts.models import Membership, User
 from audit.models import AuditEvent
 
 from .. import prechecks, proofreading, redline, services
@@ -95,6 +95,12 @@ def detail_context(request, document: Document, **forms) -> dict:
         "submit_form": forms.get("submit_form") or SubmitForm(),
         "can_withdraw": "withdraw" in actions,
         "can_review": can_review,
+        "can_reassign": current_review is not None and services.may_reassign(document, request.user),
+        "reassign_candidates": (
+            services.reassign_candidates(document)
+            if current_review is not None and services.may_reassign(document, request.user)
+            else []
+        ),
         "can_publish": can_publish,
         "decision_form": forms.get("decision_form")
         or (
@@ -138,6 +144,7 @@ def comparison(request, document: Document, revisions: list) -> dict | None:
 def render_detail(request, document: Document, *, status: int = 200, **forms):
     prefetch_related_objects(
         [document], "stage_reviews__decided_by", "stage_reviews__stage", "stage_reviews__revision",
+        "stage_reviews__claimed_by",
         "stage_reviews__answers__item", "stage_reviews__errors__category",
     )  # fmt: skip
     context = detail_context(request, document, **forms)
@@ -180,8 +187,16 @@ def home(request):
 
 @login_required
 def queue(request):
-    documents = Document.objects.awaiting(request.user).with_related()
+    waiting_on = StageReview.objects.filter(
+        document=OuterRef("pk"), stage=OuterRef("current_stage"), round=OuterRef("round")
+    ).values("claimed_by")[:1]
+    documents = Document.objects.awaiting(request.user).with_related().annotate(claimer_id=Subquery(waiting_on))
     page = Paginator(documents, PAGE_SIZE).get_page(request.GET.get("page"))
+    # Who is on each piece (claimed or assigned): the others holding the role see it; one query for the page.
+    page.object_list = list(page.object_list)
+    claimers = User.objects.in_bulk({document.claimer_id for document in page.object_list if document.claimer_id})
+    for document in page.object_list:
+        document.claimer = claimers.get(document.claimer_id)
     decided = (
         StageReview.objects.filter(decided_by=request.user)
         .select_related("document")
@@ -472,4 +487,46 @@ def document_dismiss(request, pk):
     except services.Refusal as refusal:
         return answer_refusal(request, document, refusal)
     messages.success(request, _("Finding dismissed; the reason is recorded."))
+    return redirect(document)
+
+
+@login_required
+@require_POST
+def document_claim(request, pk):
+    document = get_visible_document(request.user, pk)
+    try:
+        services.claim(document=document, user=request.user)
+    except services.Refusal as refusal:
+        return answer_refusal(request, document, refusal)
+    messages.success(request, _("You are on it: the others holding the role see so."))
+    return redirect(document)
+
+
+@login_required
+@require_POST
+def document_release(request, pk):
+    document = get_visible_document(request.user, pk)
+    try:
+        services.release(document=document, user=request.user)
+    except services.Refusal as refusal:
+        return answer_refusal(request, document, refusal)
+    messages.success(request, _("Released: anyone holding the role may take it."))
+    return redirect(document)
+
+
+@login_required
+@require_POST
+def document_reassign(request, pk):
+    document = get_visible_document(request.user, pk)
+    if refused := precheck(request, document, "reassign", services.check_reassigner):
+        return refused
+    to_id = request.POST.get("to", "")
+    to = User.objects.filter(pk=int(to_id)).first() if to_id.isascii() and to_id.isdigit() and len(to_id) < 19 else None
+    try:
+        if to is None:
+            raise services.Invalid(_("Choose who takes the stage over."), field="to")
+        services.reassign(document=document, user=request.user, to=to)
+    except services.Refusal as refusal:
+        return answer_refusal(request, document, refusal)
+    messages.success(request, _("Assigned to %(name)s, who is told.") % {"name": to.printed_name})
     return redirect(document)

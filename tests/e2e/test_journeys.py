@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from review.models import Document, Publication
+from review.models import Document, Notification, Publication
 
 from .conftest import PASSWORD, PHONE_USER_AGENT
 
@@ -40,7 +40,7 @@ def open_pieces(page: Page):
 
 
 def open_piece(page: Page, title: str):
-    page.get_by_role("link", name=title, exact=True).click()
+    page.get_by_role("link", name=title, exact=True).first.click()  # the queue may list it again, as decided
     expect(page).to_have_url(DETAIL_URL)
     expect(page.locator("h1")).to_have_text(title)
 
@@ -200,6 +200,7 @@ def test_a_reviewer_reads_the_findings_corrects_the_text_and_signs_with_the_erro
     officer.keyboard.press("Control+a")
     officer.keyboard.type("家庭医生签约服务全面开展，签约居民可享受健康咨询、慢病随访等服务，欢迎咨询。")
     officer.fill("#id_note", "删去重复的逗号和多余的句子。")
+    expect(officer.locator("#id_note")).to_have_value("删去重复的逗号和多余的句子。")
     with officer.expect_navigation():
         officer.click("form.form button[type=submit]")
     expect(officer).to_have_url(DETAIL_URL)
@@ -283,3 +284,21 @@ def test_it_switches_to_english(page_for):
     open_pieces(page)
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator("h1")).to_have_text("Pieces")
+
+
+def test_a_notification_leads_a_reviewer_on_a_phone_through_login_to_the_form(new_page, demo):
+    notification = Notification.objects.filter(recipient__username="officer", event="awaiting").first()
+    phone = new_page(viewport={"width": 390, "height": 844}, user_agent=PHONE_USER_AGENT, device_scale_factor=3)
+
+    phone.goto(notification.get_absolute_url())  # the link in the email or the group chat
+    expect(phone).to_have_url(re.compile(r"/accounts/login/"))
+    phone.fill("#id_username", "officer")
+    phone.fill("#id_password", PASSWORD)
+    with phone.expect_navigation():
+        phone.click("form button[type=submit]")
+
+    expect(phone).to_have_url(re.compile(rf"/documents/{notification.document_id}/"))
+    expect(phone.locator("form.decision #id_password")).to_be_visible()  # the signature still needs the password
+    expect(phone.locator("#unread-count")).to_be_visible()
+    assert not has_horizontal_overflow(phone)
+    screenshot(phone, "notification-to-form")
