@@ -167,6 +167,18 @@ def answer_refusal(
     return redirect(document)
 
 
+def act_on_piece(request, pk, act, done: str):
+    """Do a simple action on the piece the user may see, through one service: its page then says it was done, or
+    why it was refused."""
+    document = get_visible_document(request.user, pk)
+    try:
+        act(document)
+    except services.Refusal as refusal:
+        return answer_refusal(request, document, refusal)
+    messages.success(request, done)
+    return redirect(document)
+
+
 def precheck(request, document: Document, attempted: str, check):
     """Run a service's check of *when* and *who* before reading the form, so that a late or unauthorised request
     is refused (and recorded) whatever it holds; return the answer to a refusal, or None to go on."""
@@ -463,55 +475,50 @@ def document_publish(request, pk):
 @login_required
 @require_POST
 def document_withdraw(request, pk):
-    document = get_visible_document(request.user, pk)
-    try:
-        services.withdraw(document=document, user=request.user, reason=request.POST.get("reason", ""))
-    except services.Refusal as refusal:
-        return answer_refusal(request, document, refusal)
-    messages.success(request, _("Withdrawn."))
-    return redirect(document)
+    return act_on_piece(
+        request,
+        pk,
+        lambda document: services.withdraw(document=document, user=request.user, reason=request.POST.get("reason", "")),
+        _("Withdrawn."),
+    )
 
 
 @login_required
 @require_POST
 def document_dismiss(request, pk):
-    document = get_visible_document(request.user, pk)
-    try:
+    def dismiss(document):
+        post = request.POST
         services.dismiss_finding(
             document=document,
             user=request.user,
-            rule=request.POST.get("rule", ""),
-            excerpt=request.POST.get("excerpt", ""),
-            reason=request.POST.get("reason", ""),
+            rule=post.get("rule", ""),
+            excerpt=post.get("excerpt", ""),
+            reason=post.get("reason", ""),
         )
-    except services.Refusal as refusal:
-        return answer_refusal(request, document, refusal)
-    messages.success(request, _("Finding dismissed; the reason is recorded."))
-    return redirect(document)
+
+    return act_on_piece(request, pk, dismiss, _("Finding dismissed; the reason is recorded."))
 
 
 @login_required
 @require_POST
 def document_claim(request, pk):
-    document = get_visible_document(request.user, pk)
-    try:
-        services.claim(document=document, user=request.user)
-    except services.Refusal as refusal:
-        return answer_refusal(request, document, refusal)
-    messages.success(request, _("You are on it: the others holding the role see so."))
-    return redirect(document)
+    return act_on_piece(
+        request,
+        pk,
+        lambda document: services.claim(document=document, user=request.user),
+        _("You are on it: the others holding the role see so."),
+    )
 
 
 @login_required
 @require_POST
 def document_release(request, pk):
-    document = get_visible_document(request.user, pk)
-    try:
-        services.release(document=document, user=request.user)
-    except services.Refusal as refusal:
-        return answer_refusal(request, document, refusal)
-    messages.success(request, _("Released: anyone holding the role may take it."))
-    return redirect(document)
+    return act_on_piece(
+        request,
+        pk,
+        lambda document: services.release(document=document, user=request.user),
+        _("Released: anyone holding the role may take it."),
+    )
 
 
 @login_required
