@@ -4,19 +4,21 @@ A stage's limit counts working hours (settings.WORKING_DAYS between settings.WOR
 settings.HOLIDAYS); an urgent piece runs on the stage's urgent limit, in clock hours. The clock of a stage starts
 when the piece reaches it. `send_reminders()` (every five minutes in the worker, or `manage.py send_reminders`
 from cron) tells the reviewers of a stage due within settings.DEADLINE_REMINDER, and once it is past due tells
-them again and escalates to the role the stage names; each reminder and escalation is an audit event, sent once.
+them again and escalates: the role the stage names (if any) is told and may now see the piece. Each reminder and
+escalation is an audit event, sent once.
 """
 
 import datetime
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from audit.models import AuditEvent
 
-from . import notifications, webhooks
+from . import notifications, permissions, webhooks
 from .models import AuditAction, Document, RouteStage, StageReview
 from .models.notifications import Event as Notify
 
@@ -26,6 +28,8 @@ def add_working_hours(start: datetime.datetime, hours: float) -> datetime.dateti
     moment = timezone.localtime(start)
     remaining = datetime.timedelta(hours=hours)
     opens, closes = settings.WORKING_HOURS
+    if not settings.WORKING_DAYS or not 0 <= opens < closes <= 24:
+        raise ImproperlyConfigured("DJANGO_WORKING_DAYS needs a day and DJANGO_WORKING_HOURS an hour before another.")
     while True:
         day = moment.date()
         if day.weekday() in settings.WORKING_DAYS and day not in settings.HOLIDAYS:
@@ -64,7 +68,7 @@ def waiting_reviews():
         round=F("document__round"),
         decision=StageReview.Decision.PENDING,
         due_at__isnull=False,
-    ).select_related("document", "stage")
+    )
 
 
 def send_reminders(now: datetime.datetime | None = None) -> tuple[int, int]:
@@ -72,17 +76,20 @@ def send_reminders(now: datetime.datetime | None = None) -> tuple[int, int]:
     now = now or timezone.now()
     reminded = escalated = 0
     soon = now + settings.DEADLINE_REMINDER
-    for review in waiting_reviews().filter(reminded_at__isnull=True, due_at__gt=now, due_at__lte=soon):
+    due_soon = waiting_reviews().filter(reminded_at__isnull=True, due_at__gt=now, due_at__lte=soon)
+    for review in due_soon.select_related("document", "stage"):
         reminded += _once(review, "reminded_at", now, _remind)
-    for review in waiting_reviews().filter(escalated_at__isnull=True, due_at__lte=now):
+    overdue = waiting_reviews().filter(escalated_at__isnull=True, due_at__lte=now)
+    for review in overdue.select_related("document", "stage"):
         escalated += _once(review, "escalated_at", now, _escalate)
     return reminded, escalated
 
 
 def _once(review: StageReview, field: str, now: datetime.datetime, act) -> int:
-    """Do `act` for the review unless another run did it first (the conditional update decides)."""
+    """Do `act` for the review unless another run did it first, or the stage was decided meanwhile (the
+    conditional update decides)."""
     with transaction.atomic():
-        if not StageReview.objects.filter(pk=review.pk, **{f"{field}__isnull": True}).update(**{field: now}):
+        if not waiting_reviews().filter(pk=review.pk, **{f"{field}__isnull": True}).update(**{field: now}):
             return 0
         act(review)
     return 1
@@ -105,6 +112,7 @@ def _remind(review: StageReview) -> None:
 def _escalate(review: StageReview) -> None:
     document, stage = review.document, review.stage
     _record(AuditAction.ESCALATED, review, escalated_to=stage.escalate_to)
+    permissions.sync_grants(document)  # whom the stage escalates to now sees the piece
     notifications.notify(Notify.OVERDUE, document=document, actor=None, stage=stage)
     if stage.escalate_to:
         notifications.notify(Notify.ESCALATED, document=document, actor=None, stage=stage)

@@ -11,8 +11,10 @@ Who is told:
 - it passes a stage: its drafter;
 - it is approved: its drafter, everyone who signed it, and the publishers;
 - it is returned, rejected or published: its drafter and everyone who signed it;
-- it is withdrawn: everyone who signed it, and whoever could act at the stage it was waiting at;
-- it is assigned to someone (by the department head): that person.
+- it is withdrawn (after submission): everyone who signed it, and whoever could act at the stage it waited at;
+- it is assigned to someone (by the department head): that person;
+- its stage is due soon or overdue (review.deadlines): whoever may act there; and when the stage escalates, the
+  role it names.
 Never the person who acted. Each person chooses which of these reach them in the app and by email
 (NotificationSettings); robots are told of the events their administrator chose.
 """
@@ -50,15 +52,24 @@ MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 ROBOT_LANGUAGE = "zh-hans"
 
 
-def notify(event: str, *, document: Document, actor, stage: RouteStage | None = None, reason: str = "") -> None:
+def notify(
+    event: str, *, document: Document, actor, stage: RouteStage | None = None, reason: str = "", to=None
+) -> None:
     """Tell the people concerned about `event` once the current transaction commits (and only if it does).
-    `actor` is None for what the system does by itself (reminders, escalations)."""
-    args = (str(event), document.pk, actor.pk if actor else None, stage.pk if stage else None, reason)
+    `actor` is None for what the system does by itself (reminders, escalations); `to` is the assignee of ASSIGNED."""
+    args = (
+        str(event),
+        document.pk,
+        actor.pk if actor else None,
+        stage.pk if stage else None,
+        reason,
+        to.pk if to else None,
+    )
     # Robust: the action has committed; a queue that cannot take the task is logged, not the user's error.
     transaction.on_commit(lambda: dispatch.enqueue(*args), robust=True)
 
 
-def recipients(event: str, document: Document, actor, stage: RouteStage | None) -> list:
+def recipients(event: str, document: Document, actor, stage: RouteStage | None, to_id: int | None = None) -> list:
     """Return the people told of `event` on the piece (see the module's docstring), the actor left out."""
     signers = Q(pk__in=StageReview.objects.filter(document=document, decided_by__isnull=False).values("decided_by"))
     drafter = Q(pk=document.drafter_id)
@@ -73,8 +84,7 @@ def recipients(event: str, document: Document, actor, stage: RouteStage | None) 
         publishers = [Membership.group_name(Membership.Role.PUBLISHER, d) for d in (document.department_id, None)]
         who = drafter | signers | Q(groups__name__in=publishers)
     elif event == Event.ASSIGNED:
-        assigned = StageReview.objects.filter(document=document, stage=stage, round=document.round)
-        who = Q(pk__in=assigned.values("claimed_by"))
+        who = Q(pk=to_id)
     elif event == Event.ESCALATED:
         who = Q(groups__name=group_name(stage.escalate_to, document.department_id))
     elif event == Event.WITHDRAWN:
@@ -90,16 +100,18 @@ def _may_act_at(document: Document, stage: RouteStage) -> Q:
 
 
 @task()
-def dispatch(event: str, document_id: int, actor_id: int | None, stage_id: int | None, reason: str) -> None:
+def dispatch(
+    event: str, document_id: int, actor_id: int | None, stage_id: int | None, reason: str, to_id: int | None = None
+) -> None:
     """Store the notifications in the app and queue the emails and robot messages of one event."""
     document = Document.objects.select_related("department").get(pk=document_id)
     actor = User.objects.get(pk=actor_id) if actor_id else None
     stage = RouteStage.objects.filter(pk=stage_id).first()
     what = {
-        "event": event, "document": document, "actor_name": actor.printed_name if actor else "",
+        "event": event, "document": document, "actor_name": actor.printed_name[:150] if actor else "",
         "stage": stage.name if stage else "", "reason": reason,
     }  # fmt: skip
-    people = recipients(event, document, actor, stage)
+    people = recipients(event, document, actor, stage, to_id)
     chosen = {s.user_id: s for s in NotificationSettings.objects.filter(user__in=people)}
     stored = []
     for person in people:
@@ -133,7 +145,7 @@ def send_email(user_id: int, event, document_id, actor_name, stage, reason, atte
     with translation.override(choice.language):
         context = {"notification": notification, "url": piece_url(document_id), "user": user}
         message = EmailMultiAlternatives(
-            subject=f"[Imprimatur] {notification.message}",
+            subject=" ".join(f"[Imprimatur] {notification.message}".split()),  # one line, whatever the title holds
             body=render_to_string("review/email/notification.txt", context),
             to=[user.email],
         )
@@ -155,8 +167,10 @@ def send_to_robot(robot_id: int, event, document_id, actor_name, stage, reason, 
         return  # removed or switched off since the event
     notification = _notification(event, document_id, actor_name, stage, reason)
     with translation.override(ROBOT_LANGUAGE):
-        title = str(notification.message)
-        text = render_to_string("review/email/robot.md", {"notification": notification}).strip()
+        # What people typed (a title, a reason) reaches the group as text, never as Markdown links or mentions.
+        title = robots.plain(str(notification.message))
+        context = {"reason": robots.plain(reason), "department": robots.plain(notification.document.department.name)}
+        text = render_to_string("review/email/robot.md", context).strip()
     message = robots.Message(title=title, text=text, url=piece_url(document_id))
 
     def post() -> bool:

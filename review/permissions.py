@@ -60,6 +60,13 @@ def expected_grants(document: Document) -> set[tuple[str, str]]:
             grants.add(("review_document", group))
     if document.state == Document.State.IN_REVIEW:
         grants.add(("view_document", group_name(Role.DEPARTMENT_HEAD, document.department_id)))
+        # An overdue stage escalated to a role: that role sees the piece, to see that it moves on.
+        current = next(
+            (r for r in reviews if r.round == document.round and r.stage_id == document.current_stage_id), None
+        )
+        stage = next((s for s in document.route.all() if s.pk == document.current_stage_id), None)
+        if current is not None and current.escalated_at and stage is not None and stage.escalate_to:
+            grants.add(("view_document", group_name(stage.escalate_to, document.department_id)))
     this_round = [review for review in reviews if review.round == document.round]
     was_approved = bool(this_round) and all(review.decision == Decision.APPROVED for review in this_round)
     if document.state in (Document.State.APPROVED, Document.State.PUBLISHED) or (
@@ -127,7 +134,10 @@ def grant_drift(batch_size: int = 500) -> list[str]:
     problems = []
     documents = Document.objects.filter(state__in=Document.OPEN_STATES).prefetch_related(
         "route",
-        Prefetch("stage_reviews", queryset=StageReview.objects.only("stage_id", "round", "decision", "document_id")),
+        Prefetch(
+            "stage_reviews",
+            queryset=StageReview.objects.only("stage_id", "round", "decision", "document_id", "escalated_at"),
+        ),
     )
     for document in documents.iterator(chunk_size=batch_size):
         expected, current = expected_grants(document), current_grants(document)

@@ -39,6 +39,15 @@ class RobotError(Exception):
     """The robot's service did not accept the message."""
 
 
+# Markdown's marks, and the angle brackets of mentions, written as their full-width forms (natural in Chinese).
+_PLAIN = str.maketrans("[]()<>*_`#!|~\\", "［］（）＜＞＊＿｀＃！｜～＼")
+
+
+def plain(text: str) -> str:
+    """Return `text` as it may go into a robot's Markdown: one line per line, no links, images or mentions."""
+    return text.translate(_PLAIN)
+
+
 def dingtalk_sign(secret: str, timestamp: str) -> str:
     digest = hmac.new(secret.encode(), f"{timestamp}\n{secret}".encode(), hashlib.sha256).digest()
     return base64.b64encode(digest).decode()

@@ -686,8 +686,9 @@ def withdraw(*, document: Document, user: User, reason: str = "") -> Document:
             comment=reason,
             data={"stage": stage.name} if stage else {},
         )
-        webhooks.fire(webhooks.Event.WITHDRAWN, document=document, actor=user, stage=stage.name if stage else None)
-        notifications.notify(Notify.WITHDRAWN, document=document, actor=user, stage=stage, reason=reason)
+        if from_state != Document.State.DRAFT:  # a draft no one else has seen goes quietly
+            webhooks.fire(webhooks.Event.WITHDRAWN, document=document, actor=user, stage=stage.name if stage else None)
+            notifications.notify(Notify.WITHDRAWN, document=document, actor=user, stage=stage, reason=reason)
         return document
 
 
@@ -761,11 +762,8 @@ def reassign(*, document: Document, user: User, to: User) -> StageReview:
     with refused_as("reassign", user, document), transaction.atomic():
         document = _locked(document)
         check_reassigner(document, user)
-        if refusal := document.review_refusal(to):
-            raise Invalid(
-                _("%(name)s cannot act at this stage: %(reason)s") % {"name": to.printed_name, "reason": refusal},
-                field="to",
-            )
+        if document.review_refusal(to) is not None:
+            raise Invalid(_cannot_take_over(document, to), field="to")
         review = _current_review(document)
         previous = review.claimed_by.printed_name if review.claimed_by else None
         review.claimed_by = to
@@ -774,8 +772,18 @@ def reassign(*, document: Document, user: User, to: User) -> StageReview:
             AuditAction.REASSIGNED, user=user, document=document,
             data={"stage": review.meaning, "to": to.printed_name, "to_id": to.pk, "previous": previous},
         )  # fmt: skip
-        notifications.notify(Notify.ASSIGNED, document=document, actor=user, stage=review.stage)
+        notifications.notify(Notify.ASSIGNED, document=document, actor=user, stage=review.stage, to=to)
         return review
+
+
+def _cannot_take_over(document: Document, person: User) -> str:
+    """Say why `person` may not act at the current stage, in the third person (review_refusal speaks to them)."""
+    name = {"name": person.printed_name}
+    if person.pk == document.drafter_id:
+        return _("%(name)s drafted this piece; someone else must review it.") % name
+    if not document.granted(person, "review_document"):
+        return _("%(name)s does not hold the role that acts at this stage.") % name
+    return _("%(name)s already acted at another stage of this piece; no one acts at two stages.") % name
 
 
 def reassign_candidates(document: Document) -> list[User]:

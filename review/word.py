@@ -16,6 +16,10 @@ class NotWord(ValueError):
     """The file could not be read as a Word document."""
 
 
+# What a document may hold once unpacked: a small .docx that inflates to gigabytes is refused before it is read.
+MAX_UNPACKED_BYTES = 100 * 1024 * 1024
+
+
 @dataclass
 class Converted:
     html: str
@@ -35,6 +39,10 @@ def convert(upload) -> Converted:
 
     upload.seek(0)
     try:
+        with zipfile.ZipFile(upload) as archive:
+            if sum(member.file_size for member in archive.infolist()) > MAX_UNPACKED_BYTES:
+                raise NotWord("too large once unpacked")
+        upload.seek(0)
         result = mammoth.convert_to_html(upload, convert_image=keep)
     except (zipfile.BadZipFile, KeyError, ValueError) as error:
         raise NotWord(str(error)) from None

@@ -6,6 +6,7 @@ import io
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
@@ -145,3 +146,22 @@ def test_the_command_runs_the_same_job(clock, drafter):
     call_command("send_reminders", stdout=out)
 
     assert out.getvalue().strip() == "Reminded 0, escalated 1."
+
+
+def test_an_escalation_lets_the_role_it_names_see_the_piece(clock, drafter, officer, head, leader, client_for):
+    document = factories.submitted_document(drafter=drafter)
+    clock.set(at(2026, 11, 30, 10, 0))
+    factories.approve_by(document, officer)  # at 复审 from Monday 10:00: due Tuesday 10:00, escalates to the leader
+    assert client_for(leader).get(document.get_absolute_url()).status_code == 404
+
+    clock.set(at(2026, 12, 1, 10, 1))
+    assert deadlines.send_reminders() == (0, 1)
+
+    assert client_for(leader).get(document.get_absolute_url()).status_code == 200
+
+
+def test_working_hours_that_cannot_end_are_refused(clock, settings):
+    settings.WORKING_HOURS = (17, 9)
+
+    with pytest.raises(ImproperlyConfigured):
+        deadlines.add_working_hours(at(2026, 11, 23, 10, 0), 1)

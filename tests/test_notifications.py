@@ -15,7 +15,7 @@ from review import notifications, robots, services
 from review.models import Delivery, Notification, NotificationSettings, Robot
 from tests import factories
 from tests.api import api_client, clean_throttles  # noqa: F401 (an autouse fixture)
-from tests.factories import PASSWORD, fresh, run_queue
+from tests.factories import PASSWORD, Role, fresh, run_queue
 
 pytestmark = pytest.mark.django_db
 
@@ -267,3 +267,58 @@ def test_the_robot_requests_follow_each_services_documentation():
                                                         "(https://example.org/documents/1/#actions)"}},
     )  # fmt: skip
     assert dingtalk == "https://oapi.dingtalk.com/robot/send?access_token=T"  # no secret, no signature
+
+
+def test_what_people_typed_reaches_a_robot_as_text_not_markdown(committed, receiver, drafter, officer):
+    make_robot(receiver, "wecom", events=["returned"])
+    document = committed(lambda: factories.submit(factories.make_document(drafter=drafter, title="通知![x](http://t)")))
+
+    committed(
+        lambda: services.return_for_changes(document=document, user=officer, reason="见 [链接](http://evil) <@all>")
+    )
+
+    _query, body = robot_request(receiver.received)
+    content = body["markdown"]["content"]
+    assert "](http://t)" not in content and "](http://evil)" not in content and "<@all>" not in content
+    assert "通知！［x］（http://t）" in content and "＜@all＞" in content
+    assert f"/documents/{document.pk}/#actions)" in content  # the link the system adds stays a link
+
+
+def test_a_title_with_a_line_break_still_makes_a_one_line_subject(committed, drafter, officer):
+    officer.email = "officer@example.org"
+    officer.save()
+    committed(lambda: factories.submit(factories.make_document(drafter=drafter, title="两行\n标题")))
+
+    [message] = mail.outbox
+    assert message.subject == "[Imprimatur] “两行 标题”等待您的初审。"
+
+
+def test_marking_read_an_id_that_is_not_yours_or_not_a_number_changes_nothing(committed, drafter, officer, client_for):
+    committed(lambda: factories.submit(factories.make_document(drafter=drafter)))
+    client = client_for(officer)
+
+    for bad in ("abc", " 5", "9" * 30, str(Notification.objects.get().pk + 1000)):
+        assert client.post(reverse("review:notification_read"), {"id": bad}).status_code == 400
+    assert Notification.objects.get().read_at is None
+
+
+def test_withdrawing_a_draft_tells_no_one(committed, drafter):
+    document = factories.make_document(drafter=drafter)
+
+    committed(lambda: services.withdraw(document=document, user=drafter))
+
+    assert told() == []
+
+
+def test_an_assignment_tells_the_assignee_even_if_the_claim_changes_before_the_worker_runs(
+    queue, drafter, officer, head, department, django_capture_on_commit_callbacks
+):
+    other = factories.make_user("officer_c", roles=[(Role.INFORMATION_OFFICER, department)])
+    document = factories.submitted_document(drafter=drafter)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.reassign(document=document, user=head, to=other)
+    services.claim(document=document, user=officer)  # before the worker gets to the notification
+
+    run_queue(queue)
+
+    assert told("assigned") == [("officer_c", "assigned")]

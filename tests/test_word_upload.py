@@ -128,3 +128,10 @@ def test_a_piece_in_review_offers_no_upload(drafter, client_for):
     page = client_for(drafter).get(reverse("review:document_edit", args=[document.pk]))
 
     assert "word_file" not in page.context["form"].fields
+
+
+def test_a_document_that_unpacks_to_too_much_is_refused(monkeypatch):
+    monkeypatch.setattr(word, "MAX_UNPACKED_BYTES", 1000)
+
+    with pytest.raises(word.NotWord):
+        word.convert(upload(docx_file(image=False)))

@@ -566,6 +566,7 @@ class NotificationReadSerializer(serializers.Serializer):
     ids = serializers.ListField(
         child=StrictIntegerField(min_value=1, max_value=MAX_ID),
         required=False,
+        max_length=100,
         help_text=_("The notifications to mark read; all of them when left out."),
     )
 

@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,13 +25,14 @@ def notification_list(request):
 @login_required
 @require_POST
 def notification_read(request):
-    """Mark one notification read (and open its piece), or all of them."""
+    """Mark one notification read (and open its piece), or all of them when none is named."""
     unread = request.user.notifications.filter(read_at__isnull=True)
-    one = request.POST.get("id", "")
-    if one.isascii() and one.isdigit():
-        notification = request.user.notifications.filter(pk=int(one)).first()
+    if "id" in request.POST:
+        one = request.POST["id"]
+        valid = one.isascii() and one.isdigit() and len(one) < 19
+        notification = request.user.notifications.filter(pk=int(one)).first() if valid else None
         if notification is None:
-            return redirect("review:notifications")
+            return HttpResponseBadRequest(_("No such notification of yours."))
         unread.filter(pk=notification.pk).update(read_at=timezone.now())
         return redirect(notification)
     unread.update(read_at=timezone.now())

@@ -1,11 +1,14 @@
 """Pieces: the queue, the list, writing and editing, the piece's page and its actions."""
 
+import datetime
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import OuterRef, Subquery, prefetch_related_objects
+from django.db.models import OuterRef, Q, Subquery, prefetch_related_objects
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -30,6 +33,7 @@ from ..permissions import actions_for, get_visible_document
 
 PAGE_SIZE = 25
 RECENTLY_DECIDED = 10
+RECENTLY_PUBLISHED = datetime.timedelta(days=30)
 # Where a service's input error belongs on each form of the piece's page.
 FORM_FIELDS = {"reason": "opinion", "checklist": None, "errors": None}
 
@@ -57,6 +61,7 @@ def detail_context(request, document: Document, **forms) -> dict:
         )
     can_review, can_publish, can_edit = "approve" in actions, "publish" in actions, "edit" in actions
     can_submit = "submit" in actions
+    can_reassign = current_review is not None and services.may_reassign(document, request.user)
     for review in reviews:
         if review.decision == StageReview.Decision.APPROVED:
             review.error_rate = proofreading.review_error_rate(review)
@@ -95,12 +100,8 @@ def detail_context(request, document: Document, **forms) -> dict:
         "submit_form": forms.get("submit_form") or SubmitForm(),
         "can_withdraw": "withdraw" in actions,
         "can_review": can_review,
-        "can_reassign": current_review is not None and services.may_reassign(document, request.user),
-        "reassign_candidates": (
-            services.reassign_candidates(document)
-            if current_review is not None and services.may_reassign(document, request.user)
-            else []
-        ),
+        "can_reassign": can_reassign,
+        "reassign_candidates": services.reassign_candidates(document) if can_reassign else [],
         "can_publish": can_publish,
         "decision_form": forms.get("decision_form")
         or (
@@ -169,7 +170,7 @@ def answer_refusal(
 
 def act_on_piece(request, pk, act, done: str):
     """Do a simple action on the piece the user may see, through one service: its page then says it was done, or
-    why it was refused."""
+    why not (a refusal of the person answers 403, as everywhere)."""
     document = get_visible_document(request.user, pk)
     try:
         act(document)
@@ -237,7 +238,15 @@ def document_list(request):
 @login_required
 def publish_queue(request):
     """The publisher's queue: approved pieces, by channel, not yet published there; several at once on one channel."""
-    documents = Document.objects.to_publish(request.user).with_related().prefetch_related("publications")
+    # Approved pieces, and those published in the last RECENTLY_PUBLISHED on some of their channels only.
+    recent = Q(state=Document.State.PUBLISHED, publications__published_at__gte=timezone.now() - RECENTLY_PUBLISHED)
+    documents = (
+        Document.objects.to_publish(request.user)
+        .filter(Q(state=Document.State.APPROVED) | recent)
+        .distinct()
+        .with_related()
+        .prefetch_related("publications")
+    )
     waiting = {code: [] for code, _label in Channel.choices}
     for document in documents.order_by("pk"):
         published = {publication.channel for publication in document.publications.all()}
