@@ -5,11 +5,13 @@ from django.utils.translation import gettext_lazy as _
 from audit.admin import AuditedAdmin, ReadOnlyAdmin
 
 from .models import (
+    Channel,
     ChecklistItem,
     Delivery,
     Dismissal,
     Document,
     ErrorCategory,
+    Kind,
     Publication,
     Robot,
     SensitiveTerm,
@@ -21,8 +23,29 @@ from .models import (
 from .models.notifications import Event as NotificationEvent
 
 
+class StageForm(forms.ModelForm):
+    """A stage, with its conditions as boxes to tick rather than JSON to type."""
+
+    only_kinds = forms.MultipleChoiceField(
+        label=_("only for these kinds"), choices=Kind.choices, required=False, widget=forms.CheckboxSelectMultiple,
+        help_text=Stage._meta.get_field("only_kinds").help_text,
+    )  # fmt: skip
+    only_channels = forms.MultipleChoiceField(
+        label=_("only for these channels"), choices=Channel.choices, required=False,
+        widget=forms.CheckboxSelectMultiple, help_text=Stage._meta.get_field("only_channels").help_text,
+    )  # fmt: skip
+
+    class Meta:
+        model = Stage
+        fields = [
+            "workflow", "position", "name", "proofread_name", "role", "major_only", "only_kinds", "only_channels",
+            "time_limit", "urgent_time_limit", "escalate_to",
+        ]  # fmt: skip
+
+
 class StageInline(admin.TabularInline):
     model = Stage
+    form = StageForm
     extra = 0
     ordering = ["position"]
 
@@ -50,7 +73,7 @@ class WorkflowAdmin(AuditedAdmin):
     def audited_values(self, obj) -> dict:
         # The stages as saved (the change message names only what changed).
         fields = ("position", "name", "proofread_name", "role", "major_only", "time_limit", "urgent_time_limit",
-                  "escalate_to")  # fmt: skip
+                  "escalate_to", "only_kinds", "only_channels")  # fmt: skip
         stages = [[getattr(stage, name) for name in fields] for stage in obj.stages.order_by("position")]
         return {**super().audited_values(obj), "stages": stages}
 
@@ -65,13 +88,14 @@ class ChecklistItemInline(admin.TabularInline):
 class StageAdmin(AuditedAdmin):
     """A stage with its two checklists (review and proofread): what every signature at it must answer."""
 
+    form = StageForm
     list_display = ["workflow", "position", "name", "proofread_name", "role", "major_only", "time_limit"]
     list_filter = ["workflow", "role"]
     ordering = ["workflow", "position"]
     inlines = [ChecklistItemInline]
     audited_fields = (
         "workflow", "position", "name", "proofread_name", "role", "major_only", "time_limit", "urgent_time_limit",
-        "escalate_to",
+        "escalate_to", "only_kinds", "only_channels",
     )  # fmt: skip
 
     def audited_values(self, obj) -> dict:

@@ -97,6 +97,18 @@ class Stage(models.Model):
         choices=[(role.value, role.label) for role in REVIEWER_ROLES],
         help_text=_("Who is told when the stage is overdue; leave empty to tell only its reviewers."),
     )
+    only_kinds = models.JSONField(
+        _("only for these kinds"),
+        default=list,
+        blank=True,
+        help_text=_("The kinds of piece that pass this stage; none ticked: every kind."),
+    )
+    only_channels = models.JSONField(
+        _("only for these channels"),
+        default=list,
+        blank=True,
+        help_text=_("A piece for any of these channels passes this stage; none ticked: every piece."),
+    )
 
     class Meta:
         ordering = ["workflow", "position"]
@@ -149,10 +161,12 @@ class RouteStage(models.Model):
         _("time limit for urgent pieces (hours)"), null=True, blank=True
     )
     escalate_to = models.CharField(_("escalate to"), max_length=32, blank=True)
+    only_kinds = models.JSONField(_("only for these kinds"), default=list, blank=True)
+    only_channels = models.JSONField(_("only for these channels"), default=list, blank=True)
 
     # What a piece copies of each stage of its workflow when first submitted.
     COPIED = ("position", "name", "proofread_name", "role", "major_only", "time_limit", "urgent_time_limit",
-              "escalate_to")  # fmt: skip
+              "escalate_to", "only_kinds", "only_channels")  # fmt: skip
 
     class Meta:
         ordering = ["document", "position"]
@@ -180,7 +194,12 @@ class RouteStage(models.Model):
         return route
 
     def applies_to(self, document) -> bool:
-        return document.is_major or not self.major_only
+        """Whether the piece passes this stage: a major matter's, its kind's, one of its channels' stage."""
+        if self.major_only and not document.is_major:
+            return False
+        if self.only_kinds and document.kind not in self.only_kinds:
+            return False
+        return not self.only_channels or bool(set(document.channels) & set(self.only_channels))
 
     @property
     def meanings(self) -> str:
