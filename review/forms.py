@@ -4,7 +4,6 @@ import filetype
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -243,26 +242,7 @@ class DocumentFilterForm(PeriodForm):
         """Return `documents` narrowed by the filters given (none when the form is not valid)."""
         if not self.is_valid():
             return documents.none()
-        data = self.cleaned_data
-        if data["q"]:
-            documents = documents.filter(Q(title__icontains=data["q"]) | Q(body__icontains=data["q"]))
-        if data["state"]:
-            documents = documents.filter(state=data["state"])
-        if data["department"]:
-            documents = documents.filter(department=data["department"])
-        if data["channel"]:
-            # The channels are a JSON list; its text holds each code in quotes, on SQLite and PostgreSQL alike.
-            documents = documents.filter(channels__icontains=f'"{data["channel"]}"')
-        if data.get("since"):
-            documents = documents.filter(created_at__date__gte=data["since"])
-        if data.get("until"):
-            documents = documents.filter(created_at__date__lte=data["until"])
-        if data["mine"]:
-            documents = documents.filter(drafter=user)
-        if data["overdue"]:
-            late = Q(stage_due_at__lte=timezone.now()) | Q(due_date__lt=timezone.localdate())
-            documents = documents.filter(late, state=Document.State.IN_REVIEW)
-        return documents
+        return documents.matching(user, **self.cleaned_data)
 
 
 class PublishManyForm(forms.Form):

@@ -11,7 +11,8 @@ Who is told:
 - it passes a stage: its drafter;
 - it is approved: its drafter, everyone who signed it, and the publishers;
 - it is returned, rejected or published: its drafter and everyone who signed it;
-- it is withdrawn (after submission): everyone who signed it, and whoever could act at the stage it waited at;
+- it is withdrawn (after submission): everyone who signed it, whoever could act at the stage it waited at, and
+  the publishers if it had been approved;
 - it is assigned to someone (by the department head): that person;
 - its stage is due soon or overdue (review.deadlines): whoever may act there; and when the stage escalates, the
   role it names.
@@ -89,6 +90,11 @@ def recipients(event: str, document: Document, actor, stage: RouteStage | None, 
         who = Q(groups__name=group_name(stage.escalate_to, document.department_id))
     elif event == Event.WITHDRAWN:
         who = signers | (_may_act_at(document, stage) if stage else Q(pk__in=[]))
+        this_round = StageReview.objects.filter(document=document, round=document.round)
+        if this_round.exists() and not this_round.exclude(decision=StageReview.Decision.APPROVED).exists():
+            # Withdrawn once approved: the publishers were told it may go out.
+            publishers = [Membership.group_name(Membership.Role.PUBLISHER, d) for d in (document.department_id, None)]
+            who |= Q(groups__name__in=publishers)
     else:
         who = drafter | signers
     people = User.objects.filter(who, is_active=True).distinct().order_by("pk")

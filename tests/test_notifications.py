@@ -322,3 +322,22 @@ def test_an_assignment_tells_the_assignee_even_if_the_claim_changes_before_the_w
     run_queue(queue)
 
     assert told("assigned") == [("officer_c", "assigned")]
+
+
+def test_withdrawing_an_approved_piece_tells_the_publishers_too(committed, drafter, reviewers, publisher):
+    document = factories.approved_document(*reviewers, drafter=drafter)
+
+    committed(lambda: services.withdraw(document=document, user=drafter, reason="取消发布。"))
+
+    assert sorted(told()) == [
+        ("head", "withdrawn"), ("leader", "withdrawn"), ("officer", "withdrawn"), ("publisher", "withdrawn")
+    ]  # fmt: skip
+
+
+def test_withdrawing_a_returned_piece_does_not_tell_the_publishers(committed, drafter, officer, publisher):
+    document = factories.submitted_document(drafter=drafter)
+    services.return_for_changes(document=document, user=officer, reason="请补充。")
+
+    committed(lambda: services.withdraw(document=document, user=drafter))
+
+    assert told() == [("officer", "withdrawn")]

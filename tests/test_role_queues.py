@@ -13,6 +13,7 @@ from audit.models import AuditEvent
 from review import services
 from review.models import Document, Publication
 from tests import factories
+from tests.api import api_client, clean_throttles  # noqa: F401 (an autouse fixture)
 from tests.factories import fresh
 
 pytestmark = pytest.mark.django_db
@@ -148,3 +149,21 @@ def test_the_publish_queue_takes_a_constant_number_of_queries(drafter, reviewers
         client.get(PUBLISH)
 
     assert len(many) == len(few)
+
+
+def test_the_api_searches_and_filters_like_the_page(drafter, officer):
+    factories.submitted_document(drafter=drafter, title="流感疫苗", channels=["weibo"])
+    factories.make_document(drafter=drafter, title="义诊活动", body="<p>免费测量血糖。</p>")
+    client = api_client(drafter)
+
+    def titles(**query):
+        response = client.get("/api/v1/documents/", query)
+        assert response.status_code == 200, response.json()
+        return sorted(row["title"] for row in response.json()["results"])
+
+    assert titles(q="血糖") == ["义诊活动"]
+    assert titles(channel="weibo") == ["流感疫苗"]
+    assert titles(mine="true", state="draft") == ["义诊活动"]
+    assert titles(since=timezone.localdate().isoformat()) == ["义诊活动", "流感疫苗"]
+    assert client.get("/api/v1/documents/", {"since": "2026-13-45"}).status_code == 400
+    assert titles(overdue="true") == []

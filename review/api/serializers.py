@@ -405,8 +405,16 @@ class CorrectionSerializer(serializers.Serializer):
 
 
 class DocumentFilterSerializer(serializers.Serializer):
+    """The pieces list's search and filters, as on the web page."""
+
+    q = serializers.CharField(required=False, max_length=100, help_text=_("Words in the title or the text."))
     state = serializers.ChoiceField(choices=Document.State.choices, required=False)
     department = StrictIntegerField(min_value=1, max_value=MAX_ID, required=False)
+    channel = serializers.ChoiceField(choices=Channel.choices, required=False)
+    since = serializers.DateField(required=False, help_text=_("Written on or after this day."))
+    until = serializers.DateField(required=False, help_text=_("Written on or before this day."))
+    mine = serializers.BooleanField(required=False, default=False, help_text=_("Only the caller's own pieces."))
+    overdue = serializers.BooleanField(required=False, default=False, help_text=_("Only pieces in review past due."))
 
 
 # Decisions.

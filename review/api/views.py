@@ -191,11 +191,7 @@ class DocumentListView(generics.ListCreateAPIView):
         filters = serializers.DocumentFilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
         documents = Document.objects.visible_to(self.request.user).with_related()
-        if "state" in filters.validated_data:
-            documents = documents.filter(state=filters.validated_data["state"])
-        if "department" in filters.validated_data:
-            documents = documents.filter(department=filters.validated_data["department"])
-        return documents
+        return documents.matching(self.request.user, **filters.validated_data)
 
     def create(self, request, *args, **kwargs):
         with services.refused_as("create", request.user):

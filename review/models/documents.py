@@ -5,7 +5,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -48,6 +48,31 @@ class DocumentQuerySet(models.QuerySet):
             .exclude(Exists(acted_elsewhere))
             .order_by(F("stage_due_at").asc(nulls_last=True), F("due_date").asc(nulls_last=True), "submitted_at", "pk")
         )
+
+    def matching(
+        self, user, *, q="", state="", department=None, channel="", since=None, until=None, mine=False, overdue=False
+    ) -> "DocumentQuerySet":
+        """Return the pieces matching the pieces list's search and filters (the web page's and the API's)."""
+        documents = self
+        if q:
+            documents = documents.filter(Q(title__icontains=q) | Q(body__icontains=q))
+        if state:
+            documents = documents.filter(state=state)
+        if department:
+            documents = documents.filter(department=department)
+        if channel:
+            # The channels are a JSON list; its text holds each code in quotes, on SQLite and PostgreSQL alike.
+            documents = documents.filter(channels__icontains=f'"{channel}"')
+        if since:
+            documents = documents.filter(created_at__date__gte=since)
+        if until:
+            documents = documents.filter(created_at__date__lte=until)
+        if mine:
+            documents = documents.filter(drafter=user)
+        if overdue:
+            late = Q(stage_due_at__lte=timezone.now()) | Q(due_date__lt=timezone.localdate())
+            documents = documents.filter(late, state=Document.State.IN_REVIEW)
+        return documents
 
     def to_publish(self, user) -> "DocumentQuerySet":
         """Return the approved pieces `user` may publish (and those published on some channels, for the rest)."""
