@@ -32,12 +32,12 @@ from django.tasks import task
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from accounts.models import Membership
 from accounts.services import group_name
 
 from . import robots
 from .models import Document, RouteStage, StageReview
 from .models.notifications import Channel, Delivery, Event, Notification, NotificationSettings, Robot
+from .permissions import publisher_groups
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
@@ -81,9 +81,7 @@ def recipients(event: str, document: Document, actor, stage: RouteStage | None, 
     elif event == Event.PASSED:
         who = drafter
     elif event == Event.APPROVED:
-        # The publishers of the piece's department and those of the whole organisation.
-        publishers = [Membership.group_name(Membership.Role.PUBLISHER, d) for d in (document.department_id, None)]
-        who = drafter | signers | Q(groups__name__in=publishers)
+        who = drafter | signers | Q(groups__name__in=publisher_groups(document))
     elif event == Event.ASSIGNED:
         who = Q(pk=to_id)
     elif event == Event.ESCALATED:
@@ -92,9 +90,7 @@ def recipients(event: str, document: Document, actor, stage: RouteStage | None, 
         who = signers | (_may_act_at(document, stage) if stage else Q(pk__in=[]))
         this_round = StageReview.objects.filter(document=document, round=document.round)
         if this_round.exists() and not this_round.exclude(decision=StageReview.Decision.APPROVED).exists():
-            # Withdrawn once approved: the publishers were told it may go out.
-            publishers = [Membership.group_name(Membership.Role.PUBLISHER, d) for d in (document.department_id, None)]
-            who |= Q(groups__name__in=publishers)
+            who |= Q(groups__name__in=publisher_groups(document))  # they were told it may go out
     else:
         who = drafter | signers
     people = User.objects.filter(who, is_active=True).distinct().order_by("pk")

@@ -72,11 +72,16 @@ def expected_grants(document: Document) -> set[tuple[str, str]]:
     if document.state in (Document.State.APPROVED, Document.State.PUBLISHED) or (
         document.state == Document.State.WITHDRAWN and was_approved
     ):
-        for group in (group_name(Role.PUBLISHER, document.department_id), group_name(Role.PUBLISHER, None)):
+        for group in publisher_groups(document):
             grants.add(("view_document", group))
             if document.state != Document.State.WITHDRAWN:
                 grants.add(("publish_document", group))
     return grants
+
+
+def publisher_groups(document: Document) -> tuple[str, str]:
+    """Return the groups of the publishers who may publish the piece: its department's and the organisation's."""
+    return group_name(Role.PUBLISHER, document.department_id), group_name(Role.PUBLISHER, None)
 
 
 def current_grants(document: Document) -> set[tuple[str, str]]:

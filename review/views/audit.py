@@ -19,12 +19,9 @@ from audit.tasks import export_audit_log, verify_audit_chain
 from ..forms import AuditFilterForm
 from ..models import Document, Role
 from ..permissions import require_auditor
+from .params import id_param
 
 PAGE_SIZE = 50
-
-
-def _sequence_param(value) -> int | None:
-    return int(value) if value and value.isascii() and value.isdigit() and len(value) < 19 else None
 
 
 def _page(events, *, before: int | None, after: int | None) -> dict:
@@ -62,9 +59,7 @@ def audit_log(request):
     events = AuditEvent.objects.all()
     if form.is_bound:
         events = events_matching(form.criteria()) if form.is_valid() else events.none()
-    page = _page(
-        events, before=_sequence_param(request.GET.get("before")), after=_sequence_param(request.GET.get("after"))
-    )
+    page = _page(events, before=id_param(request.GET.get("before")), after=id_param(request.GET.get("after")))
     document_type = Document._meta.label_lower
     if ids := {event.object_id for event in page["rows"] if event.object_type == document_type}:
         linkable = set(Document.objects.visible_to(request.user).filter(pk__in=ids).values_list("pk", flat=True))

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from ..forms import NotificationSettingsForm
 from ..models import NotificationSettings
+from .params import id_param
 
 PAGE_SIZE = 30
 
@@ -28,9 +29,8 @@ def notification_read(request):
     """Mark one notification read (and open its piece), or all of them when none is named."""
     unread = request.user.notifications.filter(read_at__isnull=True)
     if "id" in request.POST:
-        one = request.POST["id"]
-        valid = one.isascii() and one.isdigit() and len(one) < 19
-        notification = request.user.notifications.filter(pk=int(one)).first() if valid else None
+        one = id_param(request.POST["id"])
+        notification = request.user.notifications.filter(pk=one).first() if one else None
         if notification is None:
             return HttpResponseBadRequest(_("No such notification of yours."))
         unread.filter(pk=notification.pk).update(read_at=timezone.now())

@@ -30,6 +30,7 @@ from ..forms import (
 )
 from ..models import Channel, Document, StageReview
 from ..permissions import actions_for, get_visible_document
+from .params import id_param
 
 PAGE_SIZE = 25
 RECENTLY_DECIDED = 10
@@ -536,8 +537,8 @@ def document_reassign(request, pk):
     document = get_visible_document(request.user, pk)
     if refused := precheck(request, document, "reassign", services.check_reassigner):
         return refused
-    to_id = request.POST.get("to", "")
-    to = User.objects.filter(pk=int(to_id)).first() if to_id.isascii() and to_id.isdigit() and len(to_id) < 19 else None
+    to_id = id_param(request.POST.get("to"))
+    to = User.objects.filter(pk=to_id).first() if to_id else None
     try:
         if to is None:
             raise services.Invalid(_("Choose who takes the stage over."), field="to")
