@@ -14,6 +14,7 @@ from .models import (
     Kind,
     Publication,
     Robot,
+    RouteStage,
     SensitiveTerm,
     Stage,
     Webhook,
@@ -71,10 +72,8 @@ class WorkflowAdmin(AuditedAdmin):
     ]
 
     def audited_values(self, obj) -> dict:
-        # The stages as saved (the change message names only what changed).
-        fields = ("position", "name", "proofread_name", "role", "major_only", "time_limit", "urgent_time_limit",
-                  "escalate_to", "only_kinds", "only_channels")  # fmt: skip
-        stages = [[getattr(stage, name) for name in fields] for stage in obj.stages.order_by("position")]
+        # The stages as saved, each as a piece would copy it (the change message names only what changed).
+        stages = [[getattr(stage, name) for name in RouteStage.COPIED] for stage in obj.stages.order_by("position")]
         return {**super().audited_values(obj), "stages": stages}
 
 
