@@ -199,6 +199,9 @@ def test_a_reviewer_reads_the_findings_corrects_the_text_and_signs_with_the_erro
     editor.click()
     officer.keyboard.press("Control+a")
     officer.keyboard.type("家庭医生签约服务全面开展，签约居民可享受健康咨询、慢病随访等服务，欢迎咨询。")
+    # Let the editor finish with the typing (it writes the text to its hidden input) before focus moves on:
+    # under load it may otherwise still hold the focus when the note is filled in.
+    expect(officer.locator("#id_body")).to_have_value(re.compile("欢迎咨询。</div>$"))
     officer.fill("#id_note", "删去重复的逗号和多余的句子。")
     expect(officer.locator("#id_note")).to_have_value("删去重复的逗号和多余的句子。")
     with officer.expect_navigation():
