@@ -100,6 +100,38 @@ def test_it_keeps_only_the_editors_formatting(dirty, clean):
     assert services.sanitise(dirty) == clean
 
 
+TABLE = "<table><tbody><tr><td>项目</td><td>时间</td></tr></tbody></table>"
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        # The editor's block around a table (review/editor.js): figure, caption and the JSON copy go, the table stays.
+        (
+            f'<div>前</div><div><figure data-trix-attachment="{{&quot;content&quot;:&quot;&lt;script&gt;&quot;}}"'
+            f' data-trix-content-type="application/vnd.imprimatur.table" class="attachment attachment--content">{TABLE}'
+            f'<figcaption class="attachment__caption"></figcaption></figure></div><div>后</div>',
+            f"<div>前</div>{TABLE}<div>后</div>",
+        ),
+        # What is inside the block is cleaned like any text.
+        (
+            '<div><figure><table><tr><td onclick="x()">项目<script>alert(1)</script></td><td>时间</td></tr></table>'
+            "</figure></div>",
+            TABLE,
+        ),
+        # A table nested in another (Word allows it) is stored as it came; only a block holding one table is undone.
+        (
+            f"<div><table><tbody><tr><td>{TABLE}</td></tr></tbody></table></div>",
+            f"<div><table><tbody><tr><td>{TABLE}</td></tr></tbody></table></div>",
+        ),
+        (f"<div>说明{TABLE}</div>", f"<div>说明{TABLE}</div>"),
+    ],
+)
+def test_a_table_comes_out_of_the_editors_block_as_it_went_in(sent, stored):
+    assert services.sanitise(sent) == stored
+    assert services.sanitise(stored) == stored  # stored text goes through the editor unchanged
+
+
 def test_it_refuses_a_department_the_drafter_does_not_write_for(client_for, drafter, department, other_department):
     response = client_for(drafter).post(reverse("review:document_create"), form_data(other_department))
 

@@ -305,3 +305,82 @@ def test_a_notification_leads_a_reviewer_on_a_phone_through_login_to_the_form(ne
     expect(phone.locator("#unread-count")).to_be_visible()
     assert not has_horizontal_overflow(phone)
     screenshot(phone, "notification-to-form")
+
+
+# What Word puts on the clipboard for a paragraph, a table and a paragraph: its styles, classes and spans included.
+WORD_CLIPBOARD = """<html xmlns:o="urn:schemas-microsoft-com:office:office"><head><meta charset="utf-8">
+<style>p.MsoNormal { margin: 0cm; font-family: 宋体; }</style></head><body lang="ZH-CN">
+<!--StartFragment--><p class="MsoNormal">义诊安排如下：</p>
+<table class="MsoTableGrid" border="1" cellspacing="0" style="border-collapse:collapse;border:none">
+ <tr><td width="120" style="border:solid windowtext 1.0pt"><p class="MsoNormal"><b>项目</b></p></td>
+  <td width="200" style="border:solid windowtext 1.0pt"><p class="MsoNormal">时间</p></td></tr>
+ <tr><td style="border:solid windowtext 1.0pt" onclick="alert(1)"><p class="MsoNormal">儿童体检</p></td>
+  <td><p class="MsoNormal">上午<span lang="EN-US">8:00</span></p><p class="MsoNormal">至<span lang="EN-US">11:30</span></p></td></tr>
+</table>
+<p class="MsoNormal">欢迎参加。</p><!--EndFragment--></body></html>"""
+PASTED_TABLE = (
+    "<table><tbody><tr><td>项目</td><td>时间</td></tr>"
+    "<tr><td>儿童体检</td><td>上午8:00<br>至11:30</td></tr></tbody></table>"
+)
+
+
+def paste_html(page: Page, html: str):
+    """Paste `html` into the editor as the browser does when the clipboard holds HTML (as Word puts it there)."""
+    page.evaluate(
+        """(html) => {
+            const data = new DataTransfer();
+            data.setData("text/html", html);
+            data.setData("text/plain", "");
+            const paste = new ClipboardEvent("paste", {clipboardData: data, bubbles: true, cancelable: true});
+            document.querySelector("trix-editor").dispatchEvent(paste);
+        }""",
+        html,
+    )
+
+
+def test_a_table_pasted_from_word_is_kept_through_the_editor_and_its_cells_can_be_changed(page_for):
+    title = "儿童义诊安排"
+    drafter = page_for("drafter")
+    drafter.goto("/documents/new/")
+    drafter.fill("#id_title", title)
+    drafter.select_option("#id_department", label="公共卫生科")
+    drafter.check("input[name=channels][value=website]")
+    drafter.click("trix-editor")
+    drafter.keyboard.type("卫生院将举办儿童义诊。")
+    expect(drafter.locator("#id_body")).to_have_value(re.compile("儿童义诊。</div>$"))  # the editor has the typing
+    paste_html(drafter, WORD_CLIPBOARD)
+    expect(drafter.locator("trix-editor figure table td")).to_have_count(4)  # a block in the editor, not lines
+    with drafter.expect_navigation():
+        drafter.click("form.form button[name=save]")
+    expect(drafter).to_have_url(DETAIL_URL)
+    expect(drafter.locator("section.body table td")).to_have_count(4)
+    document = Document.objects.get(title=title)
+    # The table as rows and cells of text (Word's styles, classes and handlers gone), between the pasted lines.
+    assert document.body == f"<div>卫生院将举办儿童义诊。义诊安排如下：</div>{PASTED_TABLE}<div>欢迎参加。</div>"
+    stored = document.body
+
+    # Saved again without a change, the text is stored exactly as it was: the table went through the editor whole.
+    drafter.click("a[href$='/edit/']")
+    expect(drafter.locator("trix-editor figure table td")).to_have_count(4)
+    with drafter.expect_navigation():
+        drafter.click("form.form button[name=save]")
+    document.refresh_from_db()
+    assert document.body == stored
+
+    # A cell changed through "Edit table"; the rest of the table and the text around it stay.
+    drafter.click("a[href$='/edit/']")
+    drafter.click("trix-editor figure")
+    drafter.click("trix-editor figure .table-edit")
+    dialog = drafter.locator("dialog#table-editor")
+    expect(dialog).to_be_visible()
+    dialog.locator("td", has_text="时间").click()
+    drafter.keyboard.press("Control+a")
+    drafter.keyboard.type("日期与时间")
+    dialog.locator("button[value=apply]").click()
+    expect(dialog).to_be_hidden()
+    expect(drafter.locator("trix-editor figure table")).to_contain_text("日期与时间")
+    screenshot(drafter, "table-edited")
+    with drafter.expect_navigation():
+        drafter.click("form.form button[name=save]")
+    document.refresh_from_db()
+    assert document.body == stored.replace("<td>时间</td>", "<td>日期与时间</td>")
