@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 
 from review.models import Document, Notification, Publication
 
+from ..test_word_upload import docx_file
 from .conftest import PASSWORD, PHONE_USER_AGENT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -315,7 +316,8 @@ WORD_CLIPBOARD = """<html xmlns:o="urn:schemas-microsoft-com:office:office"><hea
  <tr><td width="120" style="border:solid windowtext 1.0pt"><p class="MsoNormal"><b>项目</b></p></td>
   <td width="200" style="border:solid windowtext 1.0pt"><p class="MsoNormal">时间</p></td></tr>
  <tr><td style="border:solid windowtext 1.0pt" onclick="alert(1)"><p class="MsoNormal">儿童体检</p></td>
-  <td><p class="MsoNormal">上午<span lang="EN-US">8:00</span></p><p class="MsoNormal">至<span lang="EN-US">11:30</span></p></td></tr>
+  <td><p class="MsoNormal">上午<span lang="EN-US">8:00</span></p>
+  <p class="MsoNormal">至<span lang="EN-US">11:30</span></p></td></tr>
 </table>
 <p class="MsoNormal">欢迎参加。</p><!--EndFragment--></body></html>"""
 PASTED_TABLE = (
@@ -384,3 +386,70 @@ def test_a_table_pasted_from_word_is_kept_through_the_editor_and_its_cells_can_b
         drafter.click("form.form button[name=save]")
     document.refresh_from_db()
     assert document.body == stored.replace("<td>时间</td>", "<td>日期与时间</td>")
+
+
+# Word's clipboard for a second-level heading, a numbered list with a bulleted sub-list, a line and a bullet list:
+# Word writes list items as paragraphs with their numbers in spans it styles "mso-list:Ignore".
+WORD_HEADING_AND_LISTS = """<html xmlns:o="urn:schemas-microsoft-com:office:office"><body><!--StartFragment-->
+<h2 style="margin:0"><span lang="EN-US">一、</span>活动安排</h2>
+<p class="MsoListParagraphCxSpFirst" style="margin-left:18pt;mso-list:l0 level1 lfo1"><![if !supportLists]><span
+lang="EN-US" style="mso-list:Ignore">1.<span style="font:7pt">&nbsp;&nbsp; </span></span><![endif]>报名</p>
+<p class="MsoListParagraphCxSpMiddle" style="margin-left:36pt;mso-list:l0 level2 lfo1"><![if !supportLists]><span
+style="font-family:Wingdings;mso-list:Ignore">§<span>&nbsp;</span></span><![endif]>携带身份证</p>
+<p class="MsoListParagraphCxSpLast" style="margin-left:18pt;mso-list:l0 level1 lfo1"><![if !supportLists]><span
+lang="EN-US" style="mso-list:Ignore">2.<span>&nbsp;</span></span><![endif]>体检</p>
+<p class="MsoNormal">其他事项另行通知。</p>
+<p class="MsoListParagraph" style="mso-list:l1 level1 lfo2"><span
+style="mso-list:Ignore">·<span>&nbsp;</span></span>免费</p>
+<!--EndFragment--></body></html>"""
+
+
+def test_headings_and_lists_pasted_from_word_are_kept(page_for):
+    title = "儿童义诊报名须知"
+    drafter = page_for("drafter")
+    drafter.goto("/documents/new/")
+    drafter.fill("#id_title", title)
+    drafter.select_option("#id_department", label="公共卫生科")
+    drafter.check("input[name=channels][value=wechat]")
+    drafter.click("trix-editor")
+    paste_html(drafter, WORD_HEADING_AND_LISTS)
+    expect(drafter.locator("trix-editor ol > li > ul > li")).to_have_text("携带身份证")
+    with drafter.expect_navigation():
+        drafter.click("form.form button[name=save]")
+    expect(drafter).to_have_url(DETAIL_URL)
+    document = Document.objects.get(title=title)
+    assert document.body == (
+        "<h2>一、活动安排</h2><ol><li>报名<ul><li>携带身份证</li></ul></li><li>体检</li></ol>"
+        "<div>其他事项另行通知。</div><ul><li>免费</li></ul><div><br></div>"  # the editor's empty line, after the paste
+    )
+    expect(drafter.locator("section.body h2")).to_have_text("一、活动安排")
+
+    # The second-level heading goes through the editor again as it is (the toolbar itself offers the first level).
+    drafter.click("a[href$='/edit/']")
+    expect(drafter.locator("trix-editor h2")).to_have_text("一、活动安排")
+    with drafter.expect_navigation():
+        drafter.click("form.form button[name=save]")
+    assert Document.objects.get(pk=document.pk).body == document.body
+
+
+def test_a_piece_uploaded_from_word_goes_through_the_editor_unchanged(page_for):
+    title = "秋季流感疫苗接种安排"
+    drafter = page_for("drafter")
+    drafter.goto("/documents/new/")
+    drafter.fill("#id_title", title)
+    drafter.select_option("#id_department", label="公共卫生科")
+    drafter.check("input[name=channels][value=website]")
+    drafter.set_input_files(
+        "input[type=file][name=word_file]",
+        {"name": "接种安排.docx", "mimeType": "application/octet-stream", "buffer": docx_file()},
+    )
+    with drafter.expect_navigation():
+        drafter.click("form.form button[name=save]")
+    expect(drafter.locator("section.body table td")).to_have_count(4)
+    uploaded = Document.objects.get(title=title).body
+
+    drafter.click("a[href$='/edit/']")
+    expect(drafter.locator("trix-editor figure table td")).to_have_count(4)  # the table is a block, not lines
+    with drafter.expect_navigation():
+        drafter.click("form.form button[name=save]")
+    assert Document.objects.get(title=title).body == uploaded

@@ -51,8 +51,17 @@ function tablesAsAttachments(root, { clean }) {
   }
 }
 
+// Second- and third-level headings (from Word, pasted or uploaded) are kept as such; the toolbar offers the first.
+function addHeadings() {
+  const blocks = window.Trix.config.blockAttributes;
+  for (const level of [2, 3]) {
+    blocks[`heading${level}`] ||= { tagName: `h${level}`, terminal: true, breakOnReturn: true, group: false };
+  }
+}
+
 // The stored text, as the editor is about to read it: its tables become blocks the editor keeps.
 document.addEventListener("trix-before-initialize", (event) => {
+  addHeadings();
   const input = event.target.inputElement;
   if (!input || !/<table/i.test(input.value)) return;
   const parsed = new DOMParser().parseFromString(input.value, "text/html");
@@ -60,18 +69,50 @@ document.addEventListener("trix-before-initialize", (event) => {
   input.value = parsed.body.innerHTML;
 });
 
-// Pasted tables (Word puts HTML on the clipboard) are kept the same way, reduced to their rows and text.
+// Word writes a list as paragraphs styled "mso-list:l0 level1", each starting with its number or bullet in a span
+// styled "mso-list:Ignore". Make them lists again (nested by level; numbered when the marker is a number).
+function wordLists(root) {
+  let open = []; // the lists being filled: [{ level, list }], outermost first
+  for (const paragraph of Array.from(root.querySelectorAll("p[style*='mso-list']"))) {
+    const level = parseInt((paragraph.getAttribute("style").match(/level(\d+)/) || [0, "1"])[1], 10);
+    const marker = paragraph.querySelector("[style*='mso-list:Ignore'], [style*='mso-list: Ignore']");
+    const numbered = Boolean(marker) && /^[(（]?[0-9a-zA-Z一二三四五六七八九十]+[.)、．）]/.test(marker.textContent.trim());
+    if (marker) marker.remove();
+    if (!open.length || paragraph.previousElementSibling !== open[0].list) open = []; // not part of the list above
+    while (open.length && open[open.length - 1].level > level) open.pop();
+    let current = open[open.length - 1];
+    if (!current || current.level < level) {
+      const list = root.ownerDocument.createElement(numbered ? "ol" : "ul");
+      if (current && current.list.lastElementChild) current.list.lastElementChild.append(list);
+      else paragraph.before(list);
+      current = { level, list };
+      open.push(current);
+    }
+    const item = root.ownerDocument.createElement("li");
+    item.append(...paragraph.childNodes);
+    current.list.append(item);
+    paragraph.remove();
+  }
+}
+
+// What Word (or WPS) puts on the clipboard, and any pasted table, is reduced to what the editor keeps: headings,
+// lists, lines, and tables as blocks of rows and text.
+function looksLikeWord(html) {
+  return /<table|urn:schemas-microsoft-com:office|mso-/i.test(html);
+}
+
 document.addEventListener(
   "paste",
   (event) => {
     const editor = event.target.closest && event.target.closest("trix-editor");
     const html = event.clipboardData && event.clipboardData.getData("text/html");
-    if (!editor || !html || !/<table/i.test(html)) return;
+    if (!editor || !html || !looksLikeWord(html)) return;
     event.preventDefault();
     event.stopImmediatePropagation();
     const parsed = new DOMParser().parseFromString(html, "text/html");
     parsed.querySelectorAll("style, script, meta, link, title").forEach((element) => element.remove());
     tablesAsAttachments(parsed.body, { clean: true });
+    wordLists(parsed.body);
     // Word's paragraphs as the editor's own lines, without the blank line it would put after each <p>.
     for (const paragraph of Array.from(parsed.body.querySelectorAll("p"))) {
       const line = parsed.createElement("div");
