@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Department
 from audit.admin import AuditedAdmin, ReadOnlyAdmin
 
 from .models import (
@@ -35,12 +36,17 @@ class StageForm(forms.ModelForm):
         label=_("only for these channels"), choices=Channel.choices, required=False,
         widget=forms.CheckboxSelectMultiple, help_text=Stage._meta.get_field("only_channels").help_text,
     )  # fmt: skip
+    only_departments = forms.TypedMultipleChoiceField(
+        label=_("only for these departments"), coerce=int, required=False, widget=forms.CheckboxSelectMultiple,
+        choices=lambda: Department.objects.values_list("pk", "name"),
+        help_text=Stage._meta.get_field("only_departments").help_text,
+    )  # fmt: skip
 
     class Meta:
         model = Stage
         fields = [
-            "workflow", "position", "name", "proofread_name", "role", "major_only", "only_kinds", "only_channels",
-            "time_limit", "urgent_time_limit", "escalate_to",
+            "workflow", "position", "name", "proofread_name", "role", "quorum", "major_only", "only_kinds",
+            "only_channels", "only_departments", "time_limit", "urgent_time_limit", "escalate_to",
         ]  # fmt: skip
 
 
@@ -88,13 +94,13 @@ class StageAdmin(AuditedAdmin):
     """A stage with its two checklists (review and proofread): what every signature at it must answer."""
 
     form = StageForm
-    list_display = ["workflow", "position", "name", "proofread_name", "role", "major_only", "time_limit"]
+    list_display = ["workflow", "position", "name", "proofread_name", "role", "quorum", "major_only", "time_limit"]
     list_filter = ["workflow", "role"]
     ordering = ["workflow", "position"]
     inlines = [ChecklistItemInline]
     audited_fields = (
-        "workflow", "position", "name", "proofread_name", "role", "major_only", "time_limit", "urgent_time_limit",
-        "escalate_to", "only_kinds", "only_channels",
+        "workflow", "position", "name", "proofread_name", "role", "quorum", "major_only", "time_limit",
+        "urgent_time_limit", "escalate_to", "only_kinds", "only_channels", "only_departments",
     )  # fmt: skip
 
     def audited_values(self, obj) -> dict:

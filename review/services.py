@@ -397,7 +397,9 @@ def check_decision(*, document: Document, user: User, review_id: int | None) -> 
         raise Conflict(
             _("This piece is no longer in review (it is now %(state)s).") % {"state": document.get_state_display()}
         )
-    review = document.stage_reviews.select_related("stage").get(round=document.round, stage=document.current_stage_id)
+    review = document.stage_reviews.select_related("stage").get(
+        round=document.round, stage=document.current_stage_id, cosignature=False
+    )
     if review_id is not None and review.pk != review_id:
         raise Conflict(
             _("Someone else has already decided this stage; the piece is now at %(stage)s.") % {"stage": review.meaning}
@@ -447,7 +449,11 @@ def _decide(
         raise Invalid(_("Give a reason, so the drafter knows what to do."), field="reason")
 
     from_state = document.state
+    needed = 1
     if decision == StageReview.Decision.APPROVED:
+        signed, needed = document.signatures_at_stage()
+        if signed + 1 < needed:
+            return _cosign(document, user, review, opinion, answers, errors, signed=signed + 1, needed=needed)
         next_review = (
             document.stage_reviews.filter(round=document.round, decision=StageReview.Decision.PENDING)
             .exclude(pk=review.pk)
@@ -484,13 +490,7 @@ def _decide(
     )
     if not decided:
         raise Conflict(_("Someone else has already decided this stage."))
-    ChecklistAnswer.objects.bulk_create(
-        ChecklistAnswer(review=review, item_id=answer.item, ok=answer.ok, note=answer.note) for answer in answers
-    )
-    recorded = RecordedError.objects.bulk_create(
-        RecordedError(review=review, category=e.category, weight=e.category.weight, count=e.count, note=e.note)
-        for e in errors
-    )
+    recorded = _keep_answers(review, answers, errors)
     if decision != StageReview.Decision.APPROVED:
         document.stage_reviews.filter(round=document.round, decision=StageReview.Decision.PENDING).update(
             decision=StageReview.Decision.CANCELLED
@@ -517,15 +517,8 @@ def _decide(
             "stage": review.meaning,
             "stage_review": review.pk,
             "revision": review.revision_hash,
-            **(
-                {
-                    "checklist": [{"item": a.item, "ok": a.ok, "note": a.note} for a in answers],
-                    "errors": proofreading.describe_errors(recorded),
-                    "error_rate": str(proofreading.review_error_rate(review)),
-                }
-                if decision == StageReview.Decision.APPROVED
-                else {}
-            ),
+            **(_signed_answers(review, answers, recorded) if decision == StageReview.Decision.APPROVED else {}),
+            **({"signatures": {"signed": needed, "needed": needed}} if needed > 1 else {}),
         },
     )
     webhooks.fire(event, document=document, actor=user, stage=review.meaning)
@@ -542,6 +535,58 @@ def _decide(
             document=document, actor=user, stage=review.stage,
             reason="" if decision == StageReview.Decision.APPROVED else opinion,
         )  # fmt: skip
+    return document
+
+
+def _keep_answers(review: StageReview, answers, errors) -> list[RecordedError]:
+    """Store a signature's checklist answers and the errors its proofreader counted; return the errors."""
+    ChecklistAnswer.objects.bulk_create(
+        ChecklistAnswer(review=review, item_id=answer.item, ok=answer.ok, note=answer.note) for answer in answers
+    )
+    return RecordedError.objects.bulk_create(
+        RecordedError(review=review, category=e.category, weight=e.category.weight, count=e.count, note=e.note)
+        for e in errors
+    )
+
+
+def _signed_answers(review: StageReview, answers, recorded: list[RecordedError]) -> dict:
+    """Return what an approval's audit event says of its answers: the checklist, the errors and their rate."""
+    return {
+        "checklist": [{"item": a.item, "ok": a.ok, "note": a.note} for a in answers],
+        "errors": proofreading.describe_errors(recorded),
+        "error_rate": str(proofreading.review_error_rate(review)),
+    }
+
+
+def _cosign(document, user, review, opinion, answers, errors, *, signed: int, needed: int) -> Document:
+    """One approval of the several a stage needs (its quorum), not the last: a signature of its own, while the
+    stage waits for the others. The piece stays where it is; whoever signs last moves it on."""
+    revision = document.current_revision
+    signature = StageReview.objects.create(
+        document=document, stage=review.stage, round=document.round, meaning=review.meaning, cosignature=True,
+        decision=StageReview.Decision.APPROVED, decided_by=user, decided_at=timezone.now(),
+        signer_name=user.printed_name, signer_role=review.stage.role, opinion=opinion,
+        revision=revision, revision_hash=revision.content_hash, started_at=review.started_at, due_at=review.due_at,
+    )  # fmt: skip
+    recorded = _keep_answers(signature, answers, errors)
+    StageReview.objects.filter(pk=review.pk, claimed_by=user).update(claimed_by=None)  # done with it
+    _record(
+        AuditAction.APPROVED,
+        user=user,
+        document=document,
+        actor_role=review.stage.role,
+        from_state=document.state,
+        comment=opinion,
+        data={
+            "round": document.round,
+            "stage": review.meaning,
+            "stage_review": signature.pk,
+            "revision": signature.revision_hash,
+            **_signed_answers(signature, answers, recorded),
+            "signatures": {"signed": signed, "needed": needed},
+        },
+    )
+    webhooks.fire(webhooks.Event.APPROVED, document=document, actor=user, stage=review.meaning)
     return document
 
 
@@ -704,7 +749,7 @@ def withdraw(*, document: Document, user: User, reason: str = "") -> Document:
 
 def _current_review(document: Document) -> StageReview:
     return document.stage_reviews.select_related("stage", "claimed_by").get(
-        round=document.round, stage=document.current_stage_id
+        round=document.round, stage=document.current_stage_id, cosignature=False
     )
 
 

@@ -131,7 +131,7 @@ def fresh(document: Document) -> Document:
 def current_review(document: Document) -> StageReview:
     """Return the stage review the piece is waiting on."""
     document = fresh(document)
-    return document.stage_reviews.get(round=document.round, stage=document.current_stage_id)
+    return document.stage_reviews.get(round=document.round, stage=document.current_stage_id, cosignature=False)
 
 
 def last_event(document: Document | None = None) -> AuditEvent:

@@ -79,6 +79,8 @@ def test_it_submits_a_draft_to_the_first_stage(drafter):
         ],
         "claimed_by": None,
         "due_at": current_review(document).due_at.astimezone().isoformat(),
+        "signatures_needed": 1,
+        "signatures_given": 0,
     }
     assert [item["part"] for item in data["current_review"]["checklist"]] == ["review"] * 6 + ["proofread"] * 4
     assert payload(last_event(document)) == {

@@ -119,6 +119,7 @@ def change_stage(admin, stage: Stage, **changes) -> None:
         "name": stage.name,
         "proofread_name": stage.proofread_name,
         "role": stage.role,
+        "quorum": stage.quorum,
     }
     if stage.major_only:
         data["major_only"] = "on"
@@ -128,7 +129,8 @@ def change_stage(admin, stage: Stage, **changes) -> None:
 
 
 def add_stage(admin, workflow: Workflow, position: int, name: str, role: str) -> None:
-    data = {"workflow": workflow.pk, "position": position, "name": name, "role": role, **checklist_data(None)}
+    data = {"workflow": workflow.pk, "position": position, "name": name, "role": role, "quorum": 1}
+    data.update(checklist_data(None))
     response = admin.post(reverse("admin:review_stage_add"), data)
     assert response.status_code == 302, response.context["adminform"].form.errors
 

@@ -245,10 +245,30 @@ class CurrentReviewSerializer(serializers.ModelSerializer):
     checklist = ChecklistItemSerializer(source="stage.checklist", many=True)
     claimed_by = PersonSerializer(allow_null=True, help_text=_("Who is on it (claimed, or assigned), if anyone."))
     due_at = serializers.DateTimeField(allow_null=True, help_text=_("When the stage is due, if it has a limit."))
+    signatures_needed = serializers.SerializerMethodField(
+        help_text=_("How many different people must approve at this stage (its quorum; 1 at most stages).")
+    )
+    signatures_given = serializers.SerializerMethodField(
+        help_text=_("How many of them have signed so far (their signatures are in the piece's `signatures`).")
+    )
 
     class Meta:
         model = StageReview
-        fields = ["id", "stage", "meanings", "checklist", "claimed_by", "due_at"]
+        fields = [
+            "id", "stage", "meanings", "checklist", "claimed_by", "due_at", "signatures_needed", "signatures_given",
+        ]  # fmt: skip
+
+    def get_signatures_needed(self, review) -> int:
+        return self._signatures(review)[1]
+
+    def get_signatures_given(self, review) -> int:
+        return self._signatures(review)[0]
+
+    @staticmethod
+    def _signatures(review) -> tuple[int, int]:
+        if not hasattr(review, "signatures"):
+            review.signatures = review.document.signatures_at_stage()
+        return review.signatures
 
 
 class PublicationSerializer(serializers.ModelSerializer):

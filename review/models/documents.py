@@ -38,14 +38,15 @@ class DocumentQuerySet(models.QuerySet):
 
     def awaiting(self, user) -> "DocumentQuerySet":
         """Return the pieces waiting for `user` to act, earliest due first."""
-        acted_elsewhere = StageReview.objects.filter(document=OuterRef("pk"), decided_by=user).exclude(
-            stage=OuterRef("current_stage")
-        )
+        signed = StageReview.objects.filter(document=OuterRef("pk"), decided_by=user)
+        acted_elsewhere = signed.exclude(stage=OuterRef("current_stage"))
+        signed_here = signed.filter(stage=OuterRef("current_stage"), round=OuterRef("round"))  # a co-signature
         return (
             get_objects_for_user(user, "review.review_document", self, with_superuser=False, accept_global_perms=False)
             .filter(state=Document.State.IN_REVIEW)
             .exclude(drafter=user)
             .exclude(Exists(acted_elsewhere))
+            .exclude(Exists(signed_here))
             .order_by(F("stage_due_at").asc(nulls_last=True), F("due_date").asc(nulls_last=True), "submitted_at", "pk")
         )
 
@@ -218,6 +219,11 @@ class Document(ConcurrentTransitionMixin, models.Model):
         )
         return direct.exists() or through_role.exists()
 
+    def signatures_at_stage(self) -> tuple[int, int]:
+        """Return the signatures given so far and needed at the current stage (its quorum; one at most stages)."""
+        signed = self.stage_reviews.filter(round=self.round, stage=self.current_stage_id, cosignature=True).count()
+        return signed, self.current_stage.signatures_needed(self)
+
     def applicable_route(self) -> list[RouteStage]:
         """Return the stages of the piece's route that it must pass this round, in order."""
         return [stage for stage in self.route.order_by("position") if stage.applies_to(self)]
@@ -235,6 +241,8 @@ class Document(ConcurrentTransitionMixin, models.Model):
             return _("You already acted at the %(stage)s stage of this piece; no one acts at two stages.") % {
                 "stage": other.meaning
             }
+        if self.stage_reviews.filter(round=self.round, stage=self.current_stage_id, decided_by=user).exists():
+            return _("You have signed at this stage already; it needs the signatures of others holding the role.")
         return None
 
     def _may_review(self, user) -> bool:
@@ -383,17 +391,26 @@ class StageReview(models.Model):
         related_name="+",
         verbose_name=_("claimed by"),
     )
+    # A stage needing several signatures (its quorum) keeps one row as its own, decided by the last signature;
+    # each signature before it is a row of its own, a co-signature.
+    cosignature = models.BooleanField(_("co-signature"), default=False)
     started_at = models.DateTimeField(_("reached"), null=True, blank=True)
     due_at = models.DateTimeField(_("due"), null=True, blank=True)
     reminded_at = models.DateTimeField(_("reminded"), null=True, blank=True)
     escalated_at = models.DateTimeField(_("escalated"), null=True, blank=True)
 
     class Meta:
-        ordering = ["document", "round", "stage__position"]
+        # In signing order within a stage: its co-signatures first, then the signature that completed it.
+        ordering = ["document", "round", "stage__position", "-cosignature", "pk"]
         verbose_name = _("stage review")
         verbose_name_plural = _("stage reviews")
         constraints = [
-            models.UniqueConstraint(fields=["stage", "round"], name="stage_review_once_per_round"),
+            models.UniqueConstraint(
+                fields=["stage", "round"], condition=Q(cosignature=False), name="stage_review_once_per_round"
+            ),
+            models.UniqueConstraint(
+                fields=["stage", "round", "decided_by"], name="stage_review_one_signature_per_person"
+            ),
         ]
 
     def __str__(self):

@@ -1,8 +1,10 @@
+from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Department
+from accounts.services import group_name
 
 from .choices import REVIEWER_ROLES, Kind
 
@@ -75,6 +77,14 @@ class Stage(models.Model):
     role = models.CharField(
         _("acting role"), max_length=32, choices=[(role.value, role.label) for role in REVIEWER_ROLES]
     )
+    quorum = models.PositiveSmallIntegerField(
+        _("signatures needed"),
+        default=1,
+        help_text=_(
+            "How many different people holding the role must approve, each with their own signature (e.g. 2 of "
+            "the 3 leaders); 0: everyone who holds it."
+        ),
+    )
     major_only = models.BooleanField(
         _("only for major matters"), default=False, help_text=_("Skip this stage unless the piece is flagged major.")
     )
@@ -108,6 +118,12 @@ class Stage(models.Model):
         default=list,
         blank=True,
         help_text=_("A piece for any of these channels passes this stage; none ticked: every piece."),
+    )
+    only_departments = models.JSONField(
+        _("only for these departments"),
+        default=list,
+        blank=True,
+        help_text=_("The departments whose pieces pass this stage; none ticked: every department."),
     )
 
     class Meta:
@@ -155,6 +171,7 @@ class RouteStage(models.Model):
     role = models.CharField(
         _("acting role"), max_length=32, choices=[(role.value, role.label) for role in REVIEWER_ROLES]
     )
+    quorum = models.PositiveSmallIntegerField(_("signatures needed"), default=1)
     major_only = models.BooleanField(_("only for major matters"), default=False)
     time_limit = models.PositiveSmallIntegerField(_("time limit (working hours)"), null=True, blank=True)
     urgent_time_limit = models.PositiveSmallIntegerField(
@@ -163,10 +180,11 @@ class RouteStage(models.Model):
     escalate_to = models.CharField(_("escalate to"), max_length=32, blank=True)
     only_kinds = models.JSONField(_("only for these kinds"), default=list, blank=True)
     only_channels = models.JSONField(_("only for these channels"), default=list, blank=True)
+    only_departments = models.JSONField(_("only for these departments"), default=list, blank=True)
 
     # What a piece copies of each stage of its workflow when first submitted.
-    COPIED = ("position", "name", "proofread_name", "role", "major_only", "time_limit", "urgent_time_limit",
-              "escalate_to", "only_kinds", "only_channels")  # fmt: skip
+    COPIED = ("position", "name", "proofread_name", "role", "quorum", "major_only", "time_limit", "urgent_time_limit",
+              "escalate_to", "only_kinds", "only_channels", "only_departments")  # fmt: skip
 
     class Meta:
         ordering = ["document", "position"]
@@ -194,12 +212,29 @@ class RouteStage(models.Model):
         return route
 
     def applies_to(self, document) -> bool:
-        """Whether the piece passes this stage: a major matter's, its kind's, one of its channels' stage."""
+        """Whether the piece passes this stage: a major matter's, its kind's, its department's, one of its
+        channels' stage."""
         if self.major_only and not document.is_major:
             return False
         if self.only_kinds and document.kind not in self.only_kinds:
             return False
+        if self.only_departments and document.department_id not in self.only_departments:
+            return False
         return not self.only_channels or bool(set(document.channels) & set(self.only_channels))
+
+    def signatures_needed(self, document) -> int:
+        """Return how many different people must approve at this stage: its quorum, or (quorum 0) everyone who
+        holds its role for the piece and may sign it (not its drafter, nobody who signed at another stage)."""
+        if self.quorum:
+            return self.quorum
+        holders = (
+            get_user_model()
+            .objects.filter(is_active=True, groups__name=group_name(self.role, document.department_id))
+            .exclude(pk=document.drafter_id)
+        )
+        signed_elsewhere = document.stage_reviews.exclude(stage=self).filter(decided_by__isnull=False)
+        holders = holders.exclude(pk__in=signed_elsewhere.values("decided_by"))
+        return max(1, holders.distinct().count())
 
     @property
     def meanings(self) -> str:

@@ -50,9 +50,12 @@ def detail_context(request, document: Document, **forms) -> dict:
             if document.state == Document.State.IN_REVIEW
             and review.round == document.round
             and review.stage_id == document.current_stage_id
+            and not review.cosignature
         ),
         None,
     )
+    if current_review is not None:
+        current_review.signed, current_review.needed = document.signatures_at_stage()
     return_review = None
     if document.state == Document.State.RETURNED:
         return_review = max(
@@ -202,7 +205,7 @@ def home(request):
 @login_required
 def queue(request):
     waiting_on = StageReview.objects.filter(
-        document=OuterRef("pk"), stage=OuterRef("current_stage"), round=OuterRef("round")
+        document=OuterRef("pk"), stage=OuterRef("current_stage"), round=OuterRef("round"), cosignature=False
     ).values("claimed_by")[:1]
     documents = Document.objects.awaiting(request.user).with_related().annotate(claimer_id=Subquery(waiting_on))
     page = Paginator(documents, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -424,7 +427,8 @@ def _decide(request, pk, action: str):
     review_id, opinion = form.cleaned_data["review"], form.cleaned_data["opinion"]
     try:
         if action == "approve":
-            services.approve(
+            stage = document.current_stage
+            document = services.approve(
                 document=document,
                 user=request.user,
                 password=form.cleaned_data["password"],
@@ -433,7 +437,15 @@ def _decide(request, pk, action: str):
                 checklist=form.checklist(),
                 errors=form.errors_found(),
             )
-            messages.success(request, _("Approved. Thank you."))
+            if document.current_stage_id == stage.pk:  # one signature of the several the stage needs
+                signed, needed = document.signatures_at_stage()
+                messages.success(
+                    request,
+                    _("Signed. %(stage)s needs %(needed)s signatures; %(signed)s given so far.")
+                    % {"stage": _(stage.name), "needed": needed, "signed": signed},
+                )
+            else:
+                messages.success(request, _("Approved. Thank you."))
         elif action == "return":
             services.return_for_changes(document=document, user=request.user, reason=opinion, review_id=review_id)
             messages.success(request, _("Returned to the drafter for changes."))

@@ -169,7 +169,7 @@ class Command(BaseCommand):
         """Let the piece have reached its stage two working days ago, so that its stage is overdue: the worker
         escalates it within five minutes of starting (tell the reviewers, tell whom the stage names)."""
         document = Document.objects.get(title=title)
-        review = document.stage_reviews.get(round=document.round, stage=document.current_stage)
+        review = document.stage_reviews.get(round=document.round, stage=document.current_stage, cosignature=False)
         started = timezone.now() - datetime.timedelta(days=4)
         review.started_at, review.due_at = started, deadlines.add_working_hours(started, 16)
         review.save(update_fields=["started_at", "due_at"])
