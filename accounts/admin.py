@@ -1,12 +1,13 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from audit.admin import AuditedAdmin
 
 from . import services
-from .models import ApiToken, Department, Membership, User
+from .models import ApiToken, Delegation, Department, Membership, User
 
 # Permission groups mirror memberships (accounts.services.sync_role_groups); editing them by hand would let
 # someone act in a role that no membership and no audit event records.
@@ -77,3 +78,50 @@ class ApiTokenAdmin(AuditedAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Delegation)
+class DelegationAdmin(admin.ModelAdmin):
+    """Delegations go through the services (checked, and each recorded in the audit log); an administrator may
+    set one up for a reviewer who cannot, and revoke any."""
+
+    list_display = ["membership", "deputy", "starts_on", "ends_on", "reason", "revoked_at"]
+    list_filter = ["membership__role", "starts_on"]
+    search_fields = ["membership__user__username", "membership__user__display_name", "deputy__username"]
+    autocomplete_fields = ["deputy"]
+    fields = ["membership", "deputy", "starts_on", "ends_on", "reason"]
+    actions = ["revoke"]
+
+    def has_change_permission(self, request, obj=None):
+        return False  # a delegation is set up or revoked, never edited in place
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # revoked, so that its record stays
+
+    def get_form(self, request, obj=None, **kwargs):
+        base = super().get_form(request, obj, **kwargs)
+
+        class CheckedForm(base):
+            def clean(self):
+                cleaned = super().clean()
+                if not self.errors:
+                    fields = ("membership", "deputy", "starts_on", "ends_on")
+                    try:
+                        services.check_delegation(by=request.user, **{name: cleaned[name] for name in fields})
+                    except ValidationError as error:
+                        self.add_error(None, error)
+                return cleaned
+
+        return CheckedForm
+
+    def save_model(self, request, obj, form, change):
+        delegation = services.delegate(
+            membership=obj.membership, deputy=obj.deputy, starts_on=obj.starts_on, ends_on=obj.ends_on,
+            reason=obj.reason, by=request.user,
+        )  # fmt: skip
+        obj.pk = delegation.pk
+
+    @admin.action(description=_("Revoke the selected delegations"))
+    def revoke(self, request, queryset):
+        for delegation in queryset.select_related("membership"):
+            services.revoke_delegation(delegation=delegation, by=request.user)

@@ -20,6 +20,8 @@ class AuditAction(models.TextChoices):
     LOCKED_OUT = "locked_out", _("Locked out after failed logins")
     MEMBERSHIP_ADDED = "membership_added", _("Role granted")
     MEMBERSHIP_REMOVED = "membership_removed", _("Role removed")
+    DELEGATED = "delegated", _("Role delegated to a deputy")
+    DELEGATION_REVOKED = "delegation_revoked", _("Delegation revoked")
 
 
 class Department(models.Model):
@@ -121,6 +123,61 @@ class Membership(models.Model):
     def group_name(role: str, department_id: int | None) -> str:
         """Return the name of the permission group that mirrors a role in a department."""
         return f"role:{role}:{department_id or 'org'}"
+
+
+class DelegationQuerySet(models.QuerySet):
+    def in_force(self, at=None) -> "DelegationQuerySet":
+        """Return the delegations that hold on the day of `at` (now by default): begun, not ended, not revoked."""
+        day = timezone.localdate(at)
+        return self.filter(starts_on__lte=day, ends_on__gte=day, revoked_at__isnull=True)
+
+
+class Delegation(models.Model):
+    """A reviewer's role lent to a deputy for a range of days (while away, say).
+
+    In those days the deputy acts with that role, and what they sign is signed on behalf of the delegator: both
+    names go on the signature. Four eyes holds for both of them. Removing the role (the membership) ends it.
+    """
+
+    membership = models.ForeignKey(
+        Membership, on_delete=models.CASCADE, related_name="delegations", verbose_name=_("role delegated")
+    )
+    deputy = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="delegations_received", verbose_name=_("deputy")
+    )
+    # The role's permission group, kept here so that permission queries find a deputy's pieces in SQL.
+    group = models.ForeignKey("auth.Group", on_delete=models.PROTECT, related_name="+", editable=False)
+    starts_on = models.DateField(_("from"))
+    ends_on = models.DateField(_("until"), help_text=_("The last day the deputy acts, included."))
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("set up by"))
+    created_at = models.DateTimeField(_("set up"), default=timezone.now)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    objects = DelegationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-starts_on", "-pk"]
+        verbose_name = _("delegation")
+        verbose_name_plural = _("delegations")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_on__gte=models.F("starts_on")), name="delegation_ends_after_start"
+            ),
+        ]
+
+    def __str__(self):
+        return (
+            f"{self.delegator} → {self.deputy} · {self.membership.get_role_display()} · {self.starts_on}–{self.ends_on}"
+        )
+
+    @property
+    def delegator(self) -> User:
+        return self.membership.user
+
+    @property
+    def is_in_force(self) -> bool:
+        return self.revoked_at is None and self.starts_on <= timezone.localdate() <= self.ends_on
 
 
 labels.register_actions(AuditAction)

@@ -1,14 +1,28 @@
 """User actions on people and roles: each writes its audit event."""
 
+import datetime
+
 from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.models import AuditEvent
 
-from .models import AuditAction, Department, Membership, User
+from .models import AuditAction, Delegation, Department, Membership, User
 
 # Roles whose holders read everything, whatever department they sit in: permissions by "app_label.codename".
 GLOBAL_PERMISSIONS = {Membership.Role.AUDITOR: ["review.view_document", "audit.view_auditevent"]}
+# Roles that act at review stages: the ones a reviewer may lend to a deputy.
+DELEGABLE_ROLES = (
+    Membership.Role.INFORMATION_OFFICER,
+    Membership.Role.DEPARTMENT_HEAD,
+    Membership.Role.PUBLICITY_LEADER,
+    Membership.Role.PRINCIPAL_LEADER,
+)
+# The longest a delegation may run: an absence, not a second holder of the role (that is a membership).
+LONGEST_DELEGATION = datetime.timedelta(days=92)
 # Roles that serve the whole organisation even when a department is named.
 ORGANISATION_ROLES = {
     Membership.Role.PUBLICITY_LEADER,
@@ -97,3 +111,99 @@ def remove_membership(*, membership: Membership, by: User | None) -> None:
         scope=str(department.pk) if department else "",
         data=data,
     )
+
+
+# Delegation: a reviewer's role lent to a deputy for some days.
+
+
+def _delegation_data(delegation: Delegation) -> dict:
+    return {
+        "delegation": delegation.pk,
+        **_described(delegation.membership),
+        "deputy": delegation.deputy.username,
+        "starts_on": delegation.starts_on.isoformat(),
+        "ends_on": delegation.ends_on.isoformat(),
+        "reason": delegation.reason,
+    }
+
+
+def check_delegation(
+    *, membership: Membership, deputy: User, starts_on: datetime.date, ends_on: datetime.date, by: User
+) -> None:
+    """Raise ValidationError (keyed by field) when `by` may not lend `membership` to `deputy` for those days."""
+    if by.pk != membership.user_id and not by.is_superuser:
+        raise ValidationError(_("Only the holder of a role, or an administrator, may delegate it."))
+    errors = {}
+    if membership.role not in DELEGABLE_ROLES:
+        errors["membership"] = _("Only a reviewer's role can be delegated.")
+    if deputy.pk == membership.user_id:
+        errors["deputy"] = _("Choose someone else as your deputy.")
+    elif not deputy.is_active:
+        errors["deputy"] = _("This person's account is not active.")
+    if ends_on < starts_on:
+        errors["ends_on"] = _("The last day comes before the first.")
+    elif ends_on < timezone.localdate():
+        errors["ends_on"] = _("The last day has passed already.")
+    elif ends_on - starts_on > LONGEST_DELEGATION:
+        errors["ends_on"] = _("A delegation runs for %(days)s days at most; for longer, give the person the role.") % {
+            "days": LONGEST_DELEGATION.days
+        }
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def delegate(
+    *, membership: Membership, deputy: User, starts_on: datetime.date, ends_on: datetime.date, reason: str, by: User
+) -> Delegation:
+    """Lend a reviewer's role (`membership`) to `deputy` from `starts_on` to `ends_on`, both days included.
+
+    The holder of the role sets it up for themselves; an administrator may for anyone (check_delegation).
+    """
+    check_delegation(membership=membership, deputy=deputy, starts_on=starts_on, ends_on=ends_on, by=by)
+    delegation = Delegation.objects.create(
+        membership=membership,
+        deputy=deputy,
+        group=role_group(membership.role, membership.department_id),
+        starts_on=starts_on,
+        ends_on=ends_on,
+        reason=reason,
+        created_by=by,
+    )
+    AuditEvent.objects.record(
+        action=AuditAction.DELEGATED,
+        actor=by,
+        obj=membership.user,
+        scope=str(membership.department_id or ""),
+        data=_delegation_data(delegation),
+    )
+    return delegation
+
+
+@transaction.atomic
+def revoke_delegation(*, delegation: Delegation, by: User) -> None:
+    """End a delegation now (its delegator, its deputy or an administrator may)."""
+    if by.pk not in (delegation.membership.user_id, delegation.deputy_id) and not by.is_superuser:
+        raise ValidationError(_("Only the delegator, the deputy or an administrator may revoke a delegation."))
+    if delegation.revoked_at is not None:
+        return
+    delegation.revoked_at = timezone.now()
+    delegation.save(update_fields=["revoked_at"])
+    AuditEvent.objects.record(
+        action=AuditAction.DELEGATION_REVOKED,
+        actor=by,
+        obj=delegation.membership.user,
+        scope=str(delegation.membership.department_id or ""),
+        data=_delegation_data(delegation),
+    )
+
+
+def delegators(deputy: User, group_names, at=None) -> list[User]:
+    """Return the people whose role (one of the groups named) `deputy` holds by delegation now, first set up first."""
+    delegations = (
+        Delegation.objects.in_force(at)
+        .filter(deputy=deputy, group__name__in=list(group_names))
+        .select_related("membership__user")
+        .order_by("created_at", "pk")
+    )
+    return [delegation.membership.user for delegation in delegations]

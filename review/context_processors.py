@@ -1,8 +1,9 @@
 from functools import cached_property, partial
 
+from django.db.models import Q
 from django.utils.functional import SimpleLazyObject
 
-from accounts.models import Membership
+from accounts.models import Delegation, Membership
 
 from .models import Document, Notification
 from .models.choices import REVIEWER_ROLES
@@ -20,7 +21,10 @@ class Navigation:
 
     @cached_property
     def roles(self) -> set[str]:
-        return set(self.user.memberships.values_list("role", flat=True))
+        """The roles the user holds, and those lent to them now (one query)."""
+        lent = Delegation.objects.in_force().filter(deputy=self.user).values("membership")
+        held_or_lent = Membership.objects.filter(Q(user=self.user) | Q(pk__in=lent))
+        return set(held_or_lent.values_list("role", flat=True))
 
     @cached_property
     def is_reviewer(self) -> bool:

@@ -32,6 +32,7 @@ from django.tasks import task
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from accounts.models import Delegation
 from accounts.services import group_name
 
 from . import robots
@@ -72,12 +73,11 @@ def notify(
 
 def recipients(event: str, document: Document, actor, stage: RouteStage | None, to_id: int | None = None) -> list:
     """Return the people told of `event` on the piece (see the module's docstring), the actor left out."""
-    signers = Q(pk__in=StageReview.objects.filter(document=document, decided_by__isnull=False).values("decided_by"))
+    signed = StageReview.objects.filter(document=document, decided_by__isnull=False)
+    signers = _people_of(signed)
     drafter = Q(pk=document.drafter_id)
     if event in (Event.AWAITING, Event.DUE_SOON, Event.OVERDUE):
-        who = _may_act_at(document, stage) & ~drafter
-        acted_elsewhere = StageReview.objects.filter(document=document, decided_by__isnull=False).exclude(stage=stage)
-        who &= ~Q(pk__in=acted_elsewhere.values("decided_by"))
+        who = _may_act_at(document, stage) & ~drafter & ~_people_of(signed.exclude(stage=stage))
     elif event == Event.PASSED:
         who = drafter
     elif event == Event.APPROVED:
@@ -97,8 +97,18 @@ def recipients(event: str, document: Document, actor, stage: RouteStage | None, 
     return list(people.exclude(pk=actor.pk) if actor else people)
 
 
+def _people_of(signatures) -> Q:
+    """Return the condition on people who signed `signatures`: the signers and those deputies signed for."""
+    return Q(pk__in=signatures.values("decided_by")) | Q(
+        pk__in=signatures.filter(on_behalf_of__isnull=False).values("on_behalf_of")
+    )
+
+
 def _may_act_at(document: Document, stage: RouteStage) -> Q:
-    return Q(groups__name=group_name(stage.role, document.department_id))
+    """Return who holds the stage's role for the piece: its holders, and their deputies while a delegation holds."""
+    group = group_name(stage.role, document.department_id)
+    deputies = Delegation.objects.in_force().filter(group__name=group).values("deputy")
+    return Q(groups__name=group) | Q(pk__in=deputies)
 
 
 @task()

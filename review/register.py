@@ -34,7 +34,7 @@ def column_labels() -> list[str]:
 
 def signers_text(publication: Publication) -> str:
     """Return who signed the published round, e.g. '初审 李信; 复审 王建国; 终审 陈志强'."""
-    return "; ".join(f"{_(review.meaning)} {review.signer_name}" for review in publication.signatures())
+    return "; ".join(f"{_(review.meaning)} {review.signed_as}" for review in publication.signatures())
 
 
 def rows(publications):

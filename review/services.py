@@ -41,6 +41,7 @@ from .models import (
     Workflow,
     content_hash,
 )
+from .models.documents import signed_by
 from .models.notifications import Event as Notify
 from .pdf import signoff_sheet_pdf
 
@@ -429,7 +430,7 @@ def _decided_by_another(document: Document, user: User) -> bool:
     """Return whether a stage of this round that `user`'s roles act at has been decided by someone else."""
     decided = document.stage_reviews.filter(round=document.round).exclude(decision=StageReview.Decision.PENDING)
     roles = {group_name(role, document.department_id) for role in decided.values_list("stage__role", flat=True)}
-    decided_by_user = decided.filter(decided_by=user).exists()
+    decided_by_user = decided.filter(signed_by(user)).exists()
     return not decided_by_user and user.groups.filter(name__in=roles).exists()
 
 
@@ -449,11 +450,14 @@ def _decide(
         raise Invalid(_("Give a reason, so the drafter knows what to do."), field="reason")
 
     from_state = document.state
+    principal = document.acting_for(user)  # a deputy signs on behalf of the delegator
     needed = 1
     if decision == StageReview.Decision.APPROVED:
         signed, needed = document.signatures_at_stage()
         if signed + 1 < needed:
-            return _cosign(document, user, review, opinion, answers, errors, signed=signed + 1, needed=needed)
+            return _cosign(
+                document, user, review, opinion, answers, errors, principal=principal, signed=signed + 1, needed=needed
+            )
         next_review = (
             document.stage_reviews.filter(round=document.round, decision=StageReview.Decision.PENDING)
             .exclude(pk=review.pk)
@@ -484,6 +488,8 @@ def _decide(
         decided_at=timezone.now(),
         signer_name=user.printed_name,
         signer_role=review.stage.role,
+        on_behalf_of=principal,
+        on_behalf_of_name=principal.printed_name if principal else "",
         opinion=opinion,
         revision=review.revision,
         revision_hash=review.revision_hash,
@@ -519,6 +525,7 @@ def _decide(
             "revision": review.revision_hash,
             **(_signed_answers(review, answers, recorded) if decision == StageReview.Decision.APPROVED else {}),
             **({"signatures": {"signed": needed, "needed": needed}} if needed > 1 else {}),
+            **_on_behalf_of(principal),
         },
     )
     webhooks.fire(event, document=document, actor=user, stage=review.meaning)
@@ -558,7 +565,12 @@ def _signed_answers(review: StageReview, answers, recorded: list[RecordedError])
     }
 
 
-def _cosign(document, user, review, opinion, answers, errors, *, signed: int, needed: int) -> Document:
+def _on_behalf_of(principal: User | None) -> dict:
+    """Return what an audit event says of the delegator a deputy acted for (nothing when they acted for themselves)."""
+    return {"on_behalf_of": {"username": principal.username, "name": principal.printed_name}} if principal else {}
+
+
+def _cosign(document, user, review, opinion, answers, errors, *, principal, signed: int, needed: int) -> Document:
     """One approval of the several a stage needs (its quorum), not the last: a signature of its own, while the
     stage waits for the others. The piece stays where it is; whoever signs last moves it on."""
     revision = document.current_revision
@@ -566,6 +578,7 @@ def _cosign(document, user, review, opinion, answers, errors, *, signed: int, ne
         document=document, stage=review.stage, round=document.round, meaning=review.meaning, cosignature=True,
         decision=StageReview.Decision.APPROVED, decided_by=user, decided_at=timezone.now(),
         signer_name=user.printed_name, signer_role=review.stage.role, opinion=opinion,
+        on_behalf_of=principal, on_behalf_of_name=principal.printed_name if principal else "",
         revision=revision, revision_hash=revision.content_hash, started_at=review.started_at, due_at=review.due_at,
     )  # fmt: skip
     recorded = _keep_answers(signature, answers, errors)
@@ -584,6 +597,7 @@ def _cosign(document, user, review, opinion, answers, errors, *, signed: int, ne
             "revision": signature.revision_hash,
             **_signed_answers(signature, answers, recorded),
             "signatures": {"signed": signed, "needed": needed},
+            **_on_behalf_of(principal),
         },
     )
     webhooks.fire(webhooks.Event.APPROVED, document=document, actor=user, stage=review.meaning)

@@ -51,6 +51,8 @@ def _digest(document: Document, signed: list[StageReview], secret: str | None) -
             review.signer_name,
             review.decided_at.astimezone(datetime.UTC).isoformat(),
             review.revision_hash,
+            # A deputy's signature vouches for whom it was given; signatures without one keep their old codes.
+            *([review.on_behalf_of_name] if review.on_behalf_of_name else []),
         ]
         for review in signed
     ]

@@ -229,6 +229,8 @@ def test_it_shows_a_piece_with_its_signatures(drafter, officer, head):
         "checklist": [{"id": item.pk, "part": item.part, "text": item.text} for item in current.stage.checklist.all()],
         "claimed_by": None,
         "due_at": current.due_at.astimezone().isoformat(),
+        "signatures_needed": 1,
+        "signatures_given": 0,
     }
     assert len(data["current_review"]["checklist"]) == 10
     assert data["revision"] == {"number": 1, "content_hash": document.current_revision.content_hash}
@@ -236,6 +238,7 @@ def test_it_shows_a_piece_with_its_signatures(drafter, officer, head):
         {
             "meaning": "初审",
             "signer_name": "李信",
+            "on_behalf_of_name": "",
             "signer_role": "information_officer",
             "decision": "approved",
             "opinion": "同意。",

@@ -167,3 +167,19 @@ def test_the_api_searches_and_filters_like_the_page(drafter, officer):
     assert titles(since=timezone.localdate().isoformat()) == ["义诊活动", "流感疫苗"]
     assert client.get("/api/v1/documents/", {"since": "2026-13-45"}).status_code == 400
     assert titles(overdue="true") == []
+
+
+def test_the_api_lists_the_publish_queue_by_channel(drafter, reviewers, publisher, officer):
+    first = factories.approved_document(*reviewers, drafter=drafter, title="第一篇", channels=["website", "wechat"])
+    factories.approved_document(*reviewers, drafter=drafter, title="只发微博", channels=["weibo"])
+    factories.submitted_document(drafter=drafter, title="还在审核", channels=["website"])
+    services.publish(document=first, user=publisher, channel="website")
+
+    queue = api_client(publisher).get("/api/v1/publish-queue/")
+
+    assert queue.status_code == 200
+    assert [(group["channel"], [d["title"] for d in group["documents"]]) for group in queue.json()] == [
+        ("wechat", ["第一篇"]), ("weibo", ["只发微博"]),
+    ]  # fmt: skip
+    assert api_client(officer).get("/api/v1/publish-queue/").json() == []  # not a publisher: nothing to publish
+    assert api_client().get("/api/v1/publish-queue/").status_code == 401

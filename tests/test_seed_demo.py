@@ -6,7 +6,7 @@ from django.core.management import call_command
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts.models import Department, Membership, User
+from accounts.models import Delegation, Department, Membership, User
 from audit.models import AuditEvent
 from audit.verify import verify_chain
 from review import deadlines, prechecks, proofreading
@@ -89,7 +89,7 @@ def test_it_makes_pieces_in_several_states(seeded):
 def test_it_gives_each_reviewer_a_queue(seeded):
     queues = {
         username: set(Document.objects.awaiting(User.objects.get(username=username)).values_list("title", flat=True))
-        for username in ("officer", "head", "leader", "principal", "publisher", "officer2", "drafter")
+        for username in ("officer", "head", "leader", "principal", "publisher", "officer2", "head2", "drafter")
     }
 
     assert queues == {
@@ -99,6 +99,7 @@ def test_it_gives_each_reviewer_a_queue(seeded):
         "principal": {"重大公共卫生事件应急演练"},
         "publisher": set(),
         "officer2": {"医务科便民门诊时间调整"},
+        "head2": {"高血压防治知识讲座预告"},  # as the deputy of the public-health head, who is away
         "drafter": set(),
     }
 
@@ -127,6 +128,15 @@ def test_it_shows_every_proofreading_feature_at_once(seeded):
     assert (resubmitted.round, resubmitted.revisions.count()) == (2, 2)
     assert resubmitted.submission_note == "按初审意见补充了具体时间和需携带的证件。"
     assert SensitiveTerm.objects.filter(category="医疗广告").count() == 3
+
+
+def test_it_shows_a_claimed_piece_and_a_delegation(seeded):
+    claimed = Document.objects.get(title="儿童预防接种门诊时间调整")
+    assert claimed.stage_reviews.get(round=claimed.round, stage=claimed.current_stage).claimed_by.username == "officer"
+    (delegation,) = Delegation.objects.in_force()
+    assert (delegation.delegator.username, delegation.deputy.username) == ("head", "head2")
+    seed()
+    assert Delegation.objects.count() == 1  # not lent twice
 
 
 def test_it_has_an_overdue_stage_and_notifications_waiting(seeded):

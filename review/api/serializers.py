@@ -229,8 +229,8 @@ class SignatureSerializer(serializers.ModelSerializer):
     class Meta:
         model = StageReview
         fields = [
-            "meaning", "meanings", "signer_name", "signer_role", "decision", "opinion", "decided_at", "revision_hash",
-            "round", "checklist", "errors", "error_rate",
+            "meaning", "meanings", "signer_name", "on_behalf_of_name", "signer_role", "decision", "opinion",
+            "decided_at", "revision_hash", "round", "checklist", "errors", "error_rate",
         ]  # fmt: skip
 
     def get_error_rate(self, review) -> str:
@@ -601,3 +601,11 @@ class NotificationReadSerializer(serializers.Serializer):
 
 class UnreadSerializer(serializers.Serializer):
     unread = serializers.IntegerField()
+
+
+class PublishQueueChannelSerializer(serializers.Serializer):
+    """One channel of the publishers' queue and the pieces waiting to go out on it."""
+
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    label = serializers.CharField(help_text=_("The channel's name, in the caller's language."))
+    documents = DocumentSerializer(many=True)

@@ -27,6 +27,7 @@ urlpatterns = [
     path("v1/documents/<int:pk>/audit/", views.DocumentAuditView.as_view(), name="document_audit"),
     path("v1/documents/<int:pk>/signoff.pdf", views.SignoffSheetView.as_view(), name="document_signoff_sheet"),
     path("v1/queue/", views.QueueView.as_view(), name="queue"),
+    path("v1/publish-queue/", views.PublishQueueView.as_view(), name="publish_queue"),
     path("v1/notifications/", views.NotificationListView.as_view(), name="notifications"),
     path("v1/notifications/read/", views.NotificationReadView.as_view(), name="notifications_read"),
     path("v1/error-categories/", views.ErrorCategoryListView.as_view(), name="error_categories"),

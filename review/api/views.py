@@ -39,7 +39,7 @@ from audit.models import AuditEvent, ExportJob
 
 from .. import prechecks, redline, services
 from ..forms import AuditFilterForm
-from ..models import Document, ErrorCategory, StageReview
+from ..models import Channel, Document, ErrorCategory, StageReview
 from ..permissions import actions_for, get_visible_document, require_auditor
 from ..views.audit import get_export_job, start_export
 from . import serializers
@@ -484,6 +484,27 @@ class DiffView(APIView):
 
 
 NOTIFICATIONS_SHOWN = 50
+
+
+class PublishQueueView(APIView):
+    @extend_schema(
+        responses={200: serializers.PublishQueueChannelSerializer(many=True), **errors(401)},
+        summary="What waits to be published, by channel: approved pieces not yet out there (publish each with "
+        "`POST /api/v1/documents/{id}/publish/`)",
+    )
+    def get(self, request):
+        waiting = Document.objects.publishing_queue(request.user)
+        return Response(
+            [
+                {
+                    "channel": code,
+                    "label": label,
+                    "documents": serializers.DocumentSerializer(waiting[code], many=True).data,
+                }
+                for code, label in Channel.choices
+                if code in waiting
+            ]
+        )
 
 
 class NotificationListView(APIView):

@@ -1,3 +1,4 @@
+import datetime
 import hashlib
 import json
 import secrets
@@ -13,7 +14,8 @@ from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transi
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from guardian.shortcuts import get_objects_for_user
 
-from accounts.models import Department
+from accounts.models import Delegation, Department
+from accounts.services import delegators, group_name
 from audit import labels
 
 from .choices import Channel, Kind, role_label
@@ -31,18 +33,49 @@ def new_sheet_token() -> str:
     return secrets.token_hex(10)
 
 
+# How long a piece published on some of its channels stays in the publishers' queue for the others.
+RECENTLY_PUBLISHED = datetime.timedelta(days=30)
+
+
+def signed_by(people) -> Q:
+    """Return the condition on stage reviews signed by a person (or any of a subquery's people), themselves or by
+    a deputy on their behalf: four eyes counts both."""
+    lookup = "in" if isinstance(people, models.QuerySet) else "exact"
+    return Q(**{f"decided_by__{lookup}": people}) | Q(**{f"on_behalf_of__{lookup}": people})
+
+
 class DocumentQuerySet(models.QuerySet):
     def visible_to(self, user) -> "DocumentQuerySet":
-        """Return the pieces `user` may see: by object permission, or all for auditors."""
-        return get_objects_for_user(user, "review.view_document", self, accept_global_perms=True)
+        """Return the pieces `user` may see: by object permission, or all for auditors; and, for a deputy, what
+        the roles lent to them see."""
+        own = get_objects_for_user(user, "review.view_document", self, accept_global_perms=True)
+        return own | self._lent(user, "view_document")
+
+    def _lent(self, user, codename: str) -> "DocumentQuerySet":
+        """Return the pieces on which a role lent to `user` (a delegation in force) holds `codename`."""
+        groups = Delegation.objects.in_force().filter(deputy=user).values("group")
+        granted = DocumentGroupObjectPermission.objects.filter(group__in=groups, permission__codename=codename)
+        return self.filter(pk__in=granted.values("content_object"))
 
     def awaiting(self, user) -> "DocumentQuerySet":
-        """Return the pieces waiting for `user` to act, earliest due first."""
-        signed = StageReview.objects.filter(document=OuterRef("pk"), decided_by=user)
+        """Return the pieces waiting for `user` to act (themselves, or as a deputy), earliest due first."""
+        signed = StageReview.objects.filter(signed_by(user), document=OuterRef("pk"))
         acted_elsewhere = signed.exclude(stage=OuterRef("current_stage"))
         signed_here = signed.filter(stage=OuterRef("current_stage"), round=OuterRef("round"))  # a co-signature
+        own = get_objects_for_user(
+            user, "review.review_document", self, with_superuser=False, accept_global_perms=False
+        )
+        # As a deputy: four eyes holds for the delegators too (what they drafted, where they signed).
+        lenders = Delegation.objects.in_force().filter(deputy=user).values("membership__user")
+        lenders_signed = StageReview.objects.filter(signed_by(lenders), document=OuterRef("pk"))
+        lender_barred = (
+            Q(drafter__in=lenders)
+            | Exists(lenders_signed.exclude(stage=OuterRef("current_stage")))
+            | Exists(lenders_signed.filter(stage=OuterRef("current_stage"), round=OuterRef("round")))
+        )
+        lent = self._lent(user, "review_document").exclude(pk__in=own.values("pk")).exclude(lender_barred)
         return (
-            get_objects_for_user(user, "review.review_document", self, with_superuser=False, accept_global_perms=False)
+            (own | lent)
             .filter(state=Document.State.IN_REVIEW)
             .exclude(drafter=user)
             .exclude(Exists(acted_elsewhere))
@@ -80,6 +113,26 @@ class DocumentQuerySet(models.QuerySet):
         return get_objects_for_user(
             user, "review.publish_document", self, with_superuser=False, accept_global_perms=False
         ).filter(state__in=[Document.State.APPROVED, Document.State.PUBLISHED])
+
+    def publishing_queue(self, user) -> dict[str, list["Document"]]:
+        """Return, for each channel, the pieces `user` may publish that wait to go out there: approved pieces, and
+        those published in the last RECENTLY_PUBLISHED on some of their channels only (channels with none left out)."""
+        recent = Q(state=Document.State.PUBLISHED, publications__published_at__gte=timezone.now() - RECENTLY_PUBLISHED)
+        documents = (
+            self.to_publish(user)
+            .filter(Q(state=Document.State.APPROVED) | recent)
+            .distinct()
+            .with_related()
+            .prefetch_related("publications")
+            .order_by("pk")
+        )
+        waiting = {code: [] for code in Channel.values}
+        for document in documents:
+            published = {publication.channel for publication in document.publications.all()}
+            for channel in document.channels:
+                if channel in waiting and channel not in published:
+                    waiting[channel].append(document)
+        return {channel: pieces for channel, pieces in waiting.items() if pieces}
 
     def with_related(self) -> "DocumentQuerySet":
         return self.select_related("department", "drafter", "current_stage")
@@ -217,7 +270,24 @@ class Document(ConcurrentTransitionMixin, models.Model):
         through_role = DocumentGroupObjectPermission.objects.filter(
             content_object=self, group__user=user, permission__codename=codename
         )
-        return direct.exists() or through_role.exists()
+        return direct.exists() or through_role.exists() or self._lent_to(user, codename)
+
+    def _lent_to(self, user, codename: str) -> bool:
+        """Return whether a role lent to `user` (a delegation in force) holds `codename` on this piece."""
+        groups = Delegation.objects.in_force().filter(deputy=user).values("group")
+        return DocumentGroupObjectPermission.objects.filter(
+            content_object=self, group__in=groups, permission__codename=codename
+        ).exists()
+
+    def acting_for(self, user):
+        """Return whom `user` acts for at the current stage: None when they hold its role themselves, else the
+        delegator whose role they hold as a deputy now (the first set up, if several lent it)."""
+        if self.current_stage_id is None:
+            return None
+        group = group_name(self.current_stage.role, self.department_id)
+        if user.groups.filter(name=group).exists():
+            return None
+        return next(iter(delegators(user, [group])), None)
 
     def signatures_at_stage(self) -> tuple[int, int]:
         """Return the signatures given so far and needed at the current stage (its quorum; one at most stages)."""
@@ -231,17 +301,44 @@ class Document(ConcurrentTransitionMixin, models.Model):
     # Who may do what now: used by the transitions below, and so by the buttons shown and the services.
 
     def review_refusal(self, user) -> str | None:
-        """Return why `user` may not act at the current stage, or None when they may."""
+        """Return why `user` may not act at the current stage, or None when they may.
+
+        A deputy acting for a delegator is held to four eyes for both: neither may have drafted the piece, signed
+        at another stage, or signed at this one already.
+        """
         if user.pk == self.drafter_id:
             return _("You drafted this piece; someone else must review it.")
         if self.current_stage_id is None or not self.granted(user, "review_document"):
             return _("You do not hold the role that acts at this stage.")
-        other = self.stage_reviews.filter(decided_by=user).exclude(stage=self.current_stage_id).first()
+        if refusal := self._four_eyes_refusal(user):
+            return refusal
+        principal = self.acting_for(user)
+        if principal is None:
+            return None
+        if principal.pk == self.drafter_id:
+            return _("You act for %(name)s, who drafted this piece; someone else must review it.") % {
+                "name": principal.printed_name
+            }
+        return self._four_eyes_refusal(principal, acting_for=True)
+
+    def _four_eyes_refusal(self, person, *, acting_for: bool = False) -> str | None:
+        """Return why `person` may not sign at the current stage under four eyes, or None (`acting_for`: the
+        reason is told to their deputy)."""
+        signed = self.stage_reviews.filter(signed_by(person))
+        other = signed.exclude(stage=self.current_stage_id).first()
+        name = person.printed_name
         if other is not None:
+            if acting_for:
+                return _(
+                    "You act for %(name)s, who already acted at the %(stage)s stage of this piece; no one acts at "
+                    "two stages."
+                ) % {"name": name, "stage": other.meaning}
             return _("You already acted at the %(stage)s stage of this piece; no one acts at two stages.") % {
                 "stage": other.meaning
             }
-        if self.stage_reviews.filter(round=self.round, stage=self.current_stage_id, decided_by=user).exists():
+        if signed.filter(round=self.round, stage=self.current_stage_id).exists():
+            if acting_for:
+                return _("You act for %(name)s, who has signed at this stage already.") % {"name": name}
             return _("You have signed at this stage already; it needs the signatures of others holding the role.")
         return None
 
@@ -375,6 +472,16 @@ class StageReview(models.Model):
         verbose_name=_("decided by"),
     )
     signer_name = models.CharField(_("printed name"), max_length=150, blank=True)
+    # A deputy's signature is given on behalf of the person whose role was lent to them: both names are kept.
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("on behalf of"),
+    )
+    on_behalf_of_name = models.CharField(_("on behalf of (printed name)"), max_length=150, blank=True)
     signer_role = models.CharField(_("role"), max_length=100, blank=True, help_text=_("The role code, as signed."))
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
     opinion = models.TextField(_("opinion"), blank=True)
@@ -415,6 +522,15 @@ class StageReview(models.Model):
 
     def __str__(self):
         return f"{self.document} · {self.meaning} · {self.get_decision_display()}"
+
+    @property
+    def signed_as(self) -> str:
+        """Return the signer's printed name, with the delegator's when a deputy signed on their behalf."""
+        if self.on_behalf_of_name:
+            return _("%(name)s (on behalf of %(principal)s)") % {
+                "name": self.signer_name, "principal": self.on_behalf_of_name,
+            }  # fmt: skip
+        return self.signer_name
 
     @property
     def signer_role_label(self) -> str:

@@ -233,7 +233,9 @@ class RouteStage(models.Model):
             .exclude(pk=document.drafter_id)
         )
         signed_elsewhere = document.stage_reviews.exclude(stage=self).filter(decided_by__isnull=False)
-        holders = holders.exclude(pk__in=signed_elsewhere.values("decided_by"))
+        holders = holders.exclude(pk__in=signed_elsewhere.values("decided_by")).exclude(
+            pk__in=signed_elsewhere.filter(on_behalf_of__isnull=False).values("on_behalf_of")
+        )
         return max(1, holders.distinct().count())
 
     @property

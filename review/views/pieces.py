@@ -1,14 +1,11 @@
 """Pieces: the queue, the list, writing and editing, the piece's page and its actions."""
 
-import datetime
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import OuterRef, Q, Subquery, prefetch_related_objects
+from django.db.models import OuterRef, Subquery, prefetch_related_objects
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -34,7 +31,6 @@ from .params import id_param
 
 PAGE_SIZE = 25
 RECENTLY_DECIDED = 10
-RECENTLY_PUBLISHED = datetime.timedelta(days=30)
 # Where a service's input error belongs on each form of the piece's page.
 FORM_FIELDS = {"reason": "opinion", "checklist": None, "errors": None}
 
@@ -104,6 +100,7 @@ def detail_context(request, document: Document, **forms) -> dict:
         "submit_form": forms.get("submit_form") or SubmitForm(),
         "can_withdraw": "withdraw" in actions,
         "can_review": can_review,
+        "acting_for": document.acting_for(request.user) if can_review else None,
         "can_reassign": can_reassign,
         "reassign_candidates": services.reassign_candidates(document) if can_reassign else [],
         "can_publish": can_publish,
@@ -242,21 +239,8 @@ def document_list(request):
 @login_required
 def publish_queue(request):
     """The publisher's queue: approved pieces, by channel, not yet published there; several at once on one channel."""
-    # Approved pieces, and those published in the last RECENTLY_PUBLISHED on some of their channels only.
-    recent = Q(state=Document.State.PUBLISHED, publications__published_at__gte=timezone.now() - RECENTLY_PUBLISHED)
-    documents = (
-        Document.objects.to_publish(request.user)
-        .filter(Q(state=Document.State.APPROVED) | recent)
-        .distinct()
-        .with_related()
-        .prefetch_related("publications")
-    )
-    waiting = {code: [] for code, _label in Channel.choices}
-    for document in documents.order_by("pk"):
-        published = {publication.channel for publication in document.publications.all()}
-        for channel in document.channels:
-            if channel in waiting and channel not in published:
-                waiting[channel].append(document)
+    waiting = Document.objects.publishing_queue(request.user)
+    documents = Document.objects.filter(pk__in=[document.pk for pieces in waiting.values() for document in pieces])
     form = PublishManyForm(request.POST if request.method == "POST" else None, documents=documents)
     if request.method == "POST" and form.is_valid():
         done, refused = 0, []
@@ -279,7 +263,7 @@ def publish_queue(request):
         for reason in refused:
             messages.error(request, reason)
         return redirect("review:publish_queue")
-    groups = [(code, label, waiting[code]) for code, label in Channel.choices if waiting[code]]
+    groups = [(code, label, waiting[code]) for code, label in Channel.choices if code in waiting]
     status = 400 if form.errors else 200
     return render(request, "review/publish_queue.html", {"groups": groups, "form": form}, status=status)
 

@@ -6,8 +6,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Department, Membership, User
-from accounts.services import add_membership
+from accounts.models import Delegation, Department, Membership, User
+from accounts.services import add_membership, delegate
 from review import deadlines, services
 from review.defaults import create_clinic_workflow, create_error_categories
 from review.models import ChecklistItem, Document, ErrorCategory, SensitiveTerm, Stage, Workflow
@@ -68,6 +68,8 @@ RETURN_REASONS = {
 }
 # Waiting at 复审 for two working days: overdue, so the worker escalates it (to the leader in charge of publicity).
 OVERDUE = "高血压防治知识讲座预告"
+# Claimed by the officer (the other piece in their queue is not).
+CLAIMED = "儿童预防接种门诊时间调整"
 # The organisation's own list for the pre-checks: term, category, severity, replacement.
 SENSITIVE_TERMS = [
     ("根治", "医疗广告", "high", ""),
@@ -122,9 +124,22 @@ class Command(BaseCommand):
             for piece in PIECES:
                 self._piece(users, departments, *piece)
             self._overdue(OVERDUE)
+            # The officer says they are on one of the two pieces in their queue: the others holding the role see it.
+            services.claim(document=Document.objects.get(title=CLAIMED), user=users["officer"])
             self.stdout.write(f"Created {len(PIECES)} demo pieces.")
+        self._delegation(users)
 
         self.stdout.write(self.style.SUCCESS(f"Demo users: {', '.join(users)}; password: {PASSWORD}"))
+
+    def _delegation(self, users):
+        """The public-health head is away this week: the medical-affairs head acts for him (on his behalf)."""
+        head = users["head"].memberships.get(role=Role.DEPARTMENT_HEAD)
+        if not Delegation.objects.in_force().filter(membership=head).exists():
+            today = timezone.localdate()
+            delegate(
+                membership=head, deputy=users["head2"], starts_on=today, ends_on=today + datetime.timedelta(days=6),
+                reason="外出培训", by=users["head"],
+            )  # fmt: skip
 
     def _user(self, username: str, **fields) -> User:
         user, _created = User.objects.update_or_create(username=username, defaults=fields)
