@@ -86,6 +86,7 @@ class DelegationAdmin(admin.ModelAdmin):
     set one up for a reviewer who cannot, and revoke any."""
 
     list_display = ["membership", "deputy", "starts_on", "ends_on", "reason", "revoked_at"]
+    list_select_related = ["membership__user", "membership__department", "deputy"]
     list_filter = ["membership__role", "starts_on"]
     search_fields = ["membership__user__username", "membership__user__display_name", "deputy__username"]
     autocomplete_fields = ["deputy"]

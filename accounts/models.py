@@ -127,9 +127,12 @@ class Membership(models.Model):
 
 class DelegationQuerySet(models.QuerySet):
     def in_force(self, at=None) -> "DelegationQuerySet":
-        """Return the delegations that hold on the day of `at` (now by default): begun, not ended, not revoked."""
+        """Return the delegations that hold on the day of `at` (now by default): begun, not ended, not revoked,
+        the delegator's account still active."""
         day = timezone.localdate(at)
-        return self.filter(starts_on__lte=day, ends_on__gte=day, revoked_at__isnull=True)
+        return self.filter(
+            starts_on__lte=day, ends_on__gte=day, revoked_at__isnull=True, membership__user__is_active=True
+        )
 
 
 class Delegation(models.Model):

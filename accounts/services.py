@@ -100,8 +100,10 @@ def add_membership(*, user: User, role: str, department: Department | None, by: 
 
 @transaction.atomic
 def remove_membership(*, membership: Membership, by: User | None) -> None:
-    """Take a role away from its holder and record who did it."""
+    """Take a role away from its holder and record who did it (the role's delegations are revoked first)."""
     user, department, data = membership.user, membership.department, _described(membership)
+    for delegation in membership.delegations.filter(revoked_at__isnull=True):
+        revoke_delegation(delegation=delegation, by=by, check=False)
     membership.delete()
     sync_role_groups(user)
     AuditEvent.objects.record(
@@ -181,9 +183,11 @@ def delegate(
 
 
 @transaction.atomic
-def revoke_delegation(*, delegation: Delegation, by: User) -> None:
-    """End a delegation now (its delegator, its deputy or an administrator may)."""
-    if by.pk not in (delegation.membership.user_id, delegation.deputy_id) and not by.is_superuser:
+def revoke_delegation(*, delegation: Delegation, by: User | None, check: bool = True) -> None:
+    """End a delegation now (its delegator, its deputy or an administrator may; `check=False` when the role
+    itself is being removed)."""
+    allowed = by is not None and (by.pk in (delegation.membership.user_id, delegation.deputy_id) or by.is_superuser)
+    if check and not allowed:
         raise ValidationError(_("Only the delegator, the deputy or an administrator may revoke a delegation."))
     if delegation.revoked_at is not None:
         return

@@ -11,7 +11,7 @@ from accounts.models import Department, Membership
 from audit import labels
 from audit.forms import MAX_ID, PeriodForm
 
-from . import services, word
+from . import services, statistics, word
 from .models import Channel, Document, ErrorCategory, NotificationSettings, Part, RouteStage
 from .models.notifications import Event as NotificationEvent
 
@@ -260,6 +260,21 @@ class PublishManyForm(forms.Form):
 
 class RegisterFilterForm(PeriodForm):
     """The period of the publication register, shared by its page and its downloads."""
+
+
+class StatisticsForm(PeriodForm):
+    """The period (the current quarter unless given) and the department the statistics are for."""
+
+    department = forms.ModelChoiceField(
+        label=_("Department"), queryset=Department.objects.all(), required=False, empty_label=_("All departments")
+    )
+
+    def period(self) -> statistics.Period:
+        """Return the period asked for; an open end runs to today, an open start from its quarter's first day."""
+        today = timezone.localdate()
+        until = self.cleaned_data.get("until")
+        since = self.cleaned_data.get("since") or statistics.Period.quarter_of(until or today).since
+        return statistics.Period(since, until or max(since, today))
 
 
 # What a piece may carry: extension → the file types (by content) that may bear it.

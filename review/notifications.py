@@ -77,7 +77,13 @@ def recipients(event: str, document: Document, actor, stage: RouteStage | None, 
     signers = _people_of(signed)
     drafter = Q(pk=document.drafter_id)
     if event in (Event.AWAITING, Event.DUE_SOON, Event.OVERDUE):
-        who = _may_act_at(document, stage) & ~drafter & ~_people_of(signed.exclude(stage=stage))
+        signed_here = signed.filter(stage=stage, round=document.round)  # co-signed already
+        who = (
+            _may_act_at(document, stage)
+            & ~drafter
+            & ~_people_of(signed.exclude(stage=stage))
+            & ~_people_of(signed_here)
+        )
     elif event == Event.PASSED:
         who = drafter
     elif event == Event.APPROVED:

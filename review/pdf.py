@@ -49,7 +49,7 @@ def signoff_sheet_pdf(document: Document, *, base_url: str = "") -> bytes:
     ]
     earlier = [review for review in signed if review.round < document.round]
     # The text as last signed in this round (a proofreader may have corrected it); before any, the current one.
-    signed_this_round = [review for review in latest if review.decided_at]
+    signed_this_round = signatures(review for review in latest if review.decided_at)
     signed_revision = signed_this_round[-1].revision if signed_this_round else document.current_revision
     context = {
         "title": _("Sign-off sheet: %(title)s") % {"title": document.title},
@@ -90,3 +90,11 @@ def register_pdf(publications, filters: dict) -> bytes:
         rows_per_part=REGISTER_ROWS_PER_PART,
     )
     return output.getvalue()
+
+
+# Statistics for rewards and penalties (奖惩).
+
+
+def statistics_pdf(context: dict) -> bytes:
+    """Return the statistics page as a PDF, its charts (SVG) included."""
+    return render_pdf("review/pdf/statistics.html", {**context, "title": _("Statistics")})

@@ -62,7 +62,12 @@ def expected_grants(document: Document) -> set[tuple[str, str]]:
         grants.add(("view_document", group_name(Role.DEPARTMENT_HEAD, document.department_id)))
         # An overdue stage escalated to a role: that role sees the piece, to see that it moves on.
         current = next(
-            (r for r in reviews if r.round == document.round and r.stage_id == document.current_stage_id), None
+            (
+                r
+                for r in reviews
+                if r.round == document.round and r.stage_id == document.current_stage_id and not r.cosignature
+            ),
+            None,
         )
         stage = next((s for s in document.route.all() if s.pk == document.current_stage_id), None)
         if current is not None and current.escalated_at and stage is not None and stage.escalate_to:
@@ -141,7 +146,9 @@ def grant_drift(batch_size: int = 500) -> list[str]:
         "route",
         Prefetch(
             "stage_reviews",
-            queryset=StageReview.objects.only("stage_id", "round", "decision", "document_id", "escalated_at"),
+            queryset=StageReview.objects.only(
+                "stage_id", "round", "decision", "document_id", "escalated_at", "cosignature"
+            ),
         ),
     )
     for document in documents.iterator(chunk_size=batch_size):
@@ -198,6 +205,14 @@ def can_keep_register(user) -> bool:
     if can_audit(user):
         return True
     return user.is_authenticated and user.is_active and user.memberships.filter(role=Role.PUBLISHER).exists()
+
+
+def can_see_statistics(user) -> bool:
+    """Return whether `user` may read the statistics for rewards and penalties: leaders, auditors, superusers."""
+    if can_audit(user):
+        return True
+    leaders = (Role.PUBLICITY_LEADER, Role.PRINCIPAL_LEADER)
+    return user.is_authenticated and user.is_active and user.memberships.filter(role__in=leaders).exists()
 
 
 register_integrity_check(grant_drift)

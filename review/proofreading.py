@@ -109,7 +109,7 @@ def checked_errors(errors: list[dict]) -> list[Count]:
 def review_error_rate(review: StageReview) -> Decimal:
     """Return the error rate a proofreader found at their stage, on the revision they signed."""
     weighted = sum((error.weighted for error in review.errors.all()), Decimal(0))
-    return error_rate(weighted, character_count(review.revision.title, review.revision.body))
+    return error_rate(weighted, review.revision.characters)
 
 
 def describe_errors(errors: list[RecordedError]) -> list[dict]:

@@ -163,6 +163,7 @@ def _new_revision(document: Document, author: User, *, stage: RouteStage | None 
         title=document.title,
         body=document.body,
         content_hash=content_hash(document.title, document.body),
+        characters=proofreading.character_count(document.title, document.body),
         author=author,
         stage=stage,
         note=note,
@@ -295,7 +296,7 @@ def correct_document(*, document: Document, user: User, title: str, body: str, n
     signature, when they approve, binds to the corrected text."""
     with refused_as("correct", user, document), transaction.atomic():
         document = _locked(document)
-        check_reviewer(document, user)
+        check_correctable(document, user)
         body = clean_body(body)
         if not title.strip():
             raise Invalid(_("The piece needs a title."), field="title")
@@ -424,6 +425,19 @@ def check_reviewer(document: Document, user: User) -> None:
         )
     if refusal := document.review_refusal(user):
         raise NotAllowed(refusal)
+
+
+def check_correctable(document: Document, user: User) -> None:
+    """Raise unless `user` may correct the text at the current stage now: its reviewer, before anyone has signed
+    at it (at a stage needing several signatures, a correction would change what the first ones signed)."""
+    check_reviewer(document, user)
+    if document.signatures_at_stage()[0]:
+        raise Conflict(
+            _(
+                "Someone has signed at this stage already: a correction would change the text they signed. Return the "
+                "piece for changes instead."
+            )
+        )
 
 
 def _decided_by_another(document: Document, user: User) -> bool:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import attachments, audit, notifications, pieces, register, sheets
+from .views import attachments, audit, notifications, pieces, register, sheets, statistics
 
 app_name = "review"
 
@@ -9,6 +9,7 @@ urlpatterns = [
     path("queue/", pieces.queue, name="queue"),
     path("documents/", pieces.document_list, name="documents"),
     path("publish/", pieces.publish_queue, name="publish_queue"),
+    path("statistics/", statistics.statistics_page, name="statistics"),
     path("documents/new/", pieces.document_create, name="document_create"),
     path("documents/<int:pk>/", pieces.document_detail, name="document"),
     path("documents/<int:pk>/edit/", pieces.document_edit, name="document_edit"),

@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts import services as accounts
 from accounts.models import AuditAction as AccountAction
 from accounts.models import Delegation
+from audit.models import AuditEvent
 from review import notifications, services
 from review.models import AuditAction, Document
 from review.models.notifications import Event
@@ -284,3 +285,25 @@ def test_an_administrator_sets_one_up_in_the_admin_and_a_bad_one_is_explained(le
     delegation = Delegation.objects.get()
     assert (delegation.delegator, delegation.created_by) == (leader, root)
     assert last_event().action == AccountAction.DELEGATED
+
+
+def test_a_delegators_account_stopped_ends_what_they_lent(at_final_review, leader, deputy):
+    lend(role_of(leader, Role.PUBLICITY_LEADER), deputy)
+    leader.is_active = False
+    leader.save()
+
+    assert not Delegation.objects.in_force().exists()
+    assert not Document.objects.awaiting(deputy).exists()
+    with pytest.raises(services.NotAllowed):
+        approve(at_final_review, deputy)
+
+
+def test_removing_the_role_revokes_what_was_lent_of_it_first(leader, deputy):
+    root = factories.make_user("root")
+    lend(role_of(leader, Role.PUBLICITY_LEADER), deputy)
+
+    accounts.remove_membership(membership=role_of(leader, Role.PUBLICITY_LEADER), by=root)
+
+    assert not Delegation.objects.exists()
+    actions = [event.action for event in AuditEvent.objects.order_by("-sequence")[:2]]
+    assert actions == [AccountAction.MEMBERSHIP_REMOVED, AccountAction.DELEGATION_REVOKED]

@@ -4,13 +4,17 @@ Each signs with their own signature; the last one needed moves the piece on; nob
 four eyes holds across the stage and the others. The piece copies the quorum with its route.
 """
 
+import datetime
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from accounts.services import group_name
 from audit.labels import Action as LogAction
 from audit.models import AuditEvent
-from review import services
-from review.models import AuditAction, Document, Stage
+from review import deadlines, permissions, services
+from review.models import AuditAction, Document, Stage, StageReview
 from tests import factories
 from tests.api import api_client
 from tests.factories import PASSWORD, Role, fresh, last_event, zh
@@ -203,3 +207,46 @@ def test_the_sign_off_sheet_carries_every_signature_of_the_stage(at_final_review
     text = pdf_text(response)
     assert text.count("终审\n终校\n审核通过 陈志强") == 1
     assert text.count("终审\n终校\n审核通过 吴芳") == 1
+
+
+def test_no_correction_once_someone_has_signed_at_the_stage(at_final_review, two_of_three):
+    """A correction after a first signature would change the text that signature covers."""
+    first, second, _third = two_of_three
+    approve(at_final_review, first)
+    text_before = fresh(at_final_review).current_revision
+
+    with pytest.raises(services.Conflict):
+        services.correct_document(
+            document=at_final_review,
+            user=second,
+            title=at_final_review.title,
+            body="<div>改过的正文</div>",
+            note="改字",
+        )
+
+    assert fresh(at_final_review).current_revision == text_before
+    assert last_event(at_final_review).data["attempted"] == "correct"
+
+
+def test_a_quorum_larger_than_those_who_may_sign_asks_only_for_them(at_final_review, two_of_three):
+    """Five signatures asked of three leaders: all three suffice, so the stage cannot wait for ever."""
+    Stage.objects.filter(name="终审").update(quorum=5)
+    document = factories.approve_by(
+        factories.submitted_document(drafter=at_final_review.drafter),
+        *[review.decided_by for review in fresh(at_final_review).stage_reviews.filter(decision="approved")],
+    )
+
+    assert document.signatures_at_stage() == (0, 3)
+
+
+def test_an_overdue_quorum_stage_escalates_after_a_first_signature(at_final_review, two_of_three):
+    """The escalated role gets to see the piece, whichever rows the stage holds."""
+    approve(at_final_review, two_of_three[0])
+    pending = fresh(at_final_review).stage_reviews.get(meaning="终审", cosignature=False)
+    StageReview.objects.filter(pk=pending.pk).update(due_at=timezone.now() - datetime.timedelta(hours=1))
+
+    assert deadlines.send_reminders()[1] == 1
+
+    grants = permissions.current_grants(fresh(at_final_review))
+    assert ("view_document", group_name(pending.stage.escalate_to, at_final_review.department_id)) in grants
+    assert grants == permissions.expected_grants(fresh(at_final_review))

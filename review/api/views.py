@@ -277,7 +277,7 @@ class SubmitView(PieceActionView):
     )
 )
 class CorrectView(PieceActionView):
-    attempted, check, serializer_class = "correct", services.check_reviewer, serializers.CorrectionSerializer
+    attempted, check, serializer_class = "correct", services.check_correctable, serializers.CorrectionSerializer
 
     def act(self, document, user, data) -> None:
         services.correct_document(document=document, user=user, **data)

@@ -281,13 +281,17 @@ class Document(ConcurrentTransitionMixin, models.Model):
 
     def acting_for(self, user):
         """Return whom `user` acts for at the current stage: None when they hold its role themselves, else the
-        delegator whose role they hold as a deputy now (the first set up, if several lent it)."""
+        delegator whose role they hold as a deputy now (of several, the first four eyes lets them act for)."""
         if self.current_stage_id is None:
             return None
         group = group_name(self.current_stage.role, self.department_id)
         if user.groups.filter(name=group).exists():
             return None
-        return next(iter(delegators(user, [group])), None)
+        lenders = delegators(user, [group])
+        for lender in lenders:
+            if lender.pk != self.drafter_id and self._four_eyes_refusal(lender) is None:
+                return lender
+        return lenders[0] if lenders else None
 
     def signatures_at_stage(self) -> tuple[int, int]:
         """Return the signatures given so far and needed at the current stage (its quorum; one at most stages)."""
@@ -430,6 +434,9 @@ class Revision(models.Model):
         RouteStage, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("corrected at")
     )
     note = models.TextField(_("what changed"), blank=True)
+    # What a proofreader reads (every character but white space): the denominator of error rates, kept for the
+    # statistics to sum in the database.
+    characters = models.PositiveIntegerField(_("characters"), default=0)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:

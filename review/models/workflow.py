@@ -224,9 +224,8 @@ class RouteStage(models.Model):
 
     def signatures_needed(self, document) -> int:
         """Return how many different people must approve at this stage: its quorum, or (quorum 0) everyone who
-        holds its role for the piece and may sign it (not its drafter, nobody who signed at another stage)."""
-        if self.quorum:
-            return self.quorum
+        holds its role for the piece and may sign it (not its drafter, nobody who signed at another stage); never
+        more than may sign, so that a stage cannot wait for ever."""
         holders = (
             get_user_model()
             .objects.filter(is_active=True, groups__name=group_name(self.role, document.department_id))
@@ -236,7 +235,8 @@ class RouteStage(models.Model):
         holders = holders.exclude(pk__in=signed_elsewhere.values("decided_by")).exclude(
             pk__in=signed_elsewhere.filter(on_behalf_of__isnull=False).values("on_behalf_of")
         )
-        return max(1, holders.distinct().count())
+        may_sign = max(1, holders.distinct().count())
+        return min(self.quorum, may_sign) if self.quorum else may_sign
 
     @property
     def meanings(self) -> str:

@@ -385,7 +385,7 @@ def document_submit(request, pk):
 def document_correct(request, pk):
     """The reviewer at the current stage corrects the text in place (校对)."""
     document = get_visible_document(request.user, pk)
-    if refused := precheck(request, document, "correct", services.check_reviewer):
+    if refused := precheck(request, document, "correct", services.check_correctable):
         return refused
     form = CorrectionForm(request.POST or None, initial={"title": document.title, "body": document.body})
     if request.method == "POST" and form.is_valid():

@@ -5,6 +5,7 @@ translations are in; where text is checked it is data (titles, printed names, st
 after switching to it.
 """
 
+import json
 import os
 import re
 
@@ -453,3 +454,23 @@ def test_a_piece_uploaded_from_word_goes_through_the_editor_unchanged(page_for):
     with drafter.expect_navigation():
         drafter.click("form.form button[name=save]")
     assert Document.objects.get(title=title).body == uploaded
+
+
+def test_a_hostile_table_block_pasted_in_runs_nothing_when_edited(page_for):
+    """A block claiming to be one of the editor's tables, its markup carrying a script, from a hostile page."""
+    content = '<table><tr><td><img src=x onerror="window.pwned=1">单元格</td></tr></table>'
+    hostile = (
+        '<figure data-trix-content-type="application/vnd.imprimatur.table" data-trix-attachment="'
+        + json.dumps({"contentType": "application/vnd.imprimatur.table", "content": content}).replace('"', "&quot;")
+        + '"></figure>'
+    )
+    drafter = page_for("drafter")
+    drafter.goto("/documents/new/")
+    drafter.click("trix-editor")
+    paste_html(drafter, hostile)
+    drafter.click("trix-editor figure")
+    drafter.click("trix-editor figure .table-edit")
+    dialog = drafter.locator("dialog#table-editor")
+    expect(dialog.locator("td")).to_have_text("单元格")
+    expect(dialog.locator("img")).to_have_count(0)  # a plain copy: text only
+    assert drafter.evaluate("window.pwned") is None

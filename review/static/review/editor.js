@@ -10,11 +10,17 @@ const TABLE_TYPE = "application/vnd.imprimatur.table";
 // Pieces carry text only: refuse the files Trix would otherwise take in.
 document.addEventListener("trix-file-accept", (event) => event.preventDefault());
 
-// The text of a cell, one line per paragraph, white space as a reader sees it.
+// The text of a cell, one line per paragraph or line break, white space as a reader sees it (the line breaks in
+// Word's markup itself are not the text's).
+const LINE = "\u2028";
 function cellLines(cell) {
-  const blocks = cell.querySelectorAll("p, div, li, h1, h2, h3, h4, h5, h6");
-  const texts = blocks.length ? Array.from(blocks, (block) => block.textContent) : [cell.textContent];
-  return texts.map((text) => text.replace(/\s+/g, " ").trim()).filter(Boolean);
+  const copy = cell.cloneNode(true);
+  copy.querySelectorAll("br").forEach((br) => br.replaceWith(LINE));
+  copy.querySelectorAll("p, div, li, h1, h2, h3, h4, h5, h6").forEach((block) => block.append(LINE));
+  return copy.textContent
+    .split(LINE)
+    .map((text) => text.replace(/\s+/g, " ").trim())
+    .filter(Boolean);
 }
 
 // A plain copy of `source` (rows, cells, their spans and their text), whatever markup it came with.
@@ -128,9 +134,15 @@ document.addEventListener(
 const dialog = document.getElementById("table-editor");
 let editing = null;
 
+// The table an attachment holds, parsed inert (nothing in it runs or loads), or null when it holds none.
+function tableOf(attachment) {
+  const parsed = new DOMParser().parseFromString(attachment.getContent() || "", "text/html");
+  return parsed.querySelector("table");
+}
+
 document.addEventListener("trix-attachment-before-toolbar", (event) => {
   const { toolbar, attachment } = event;
-  if (!dialog || attachment.getContentType() !== TABLE_TYPE) return;
+  if (!dialog || attachment.getContentType() !== TABLE_TYPE || !tableOf(attachment)) return;
   const button = document.createElement("button");
   button.type = "button";
   button.className = "trix-button table-edit";
@@ -152,7 +164,8 @@ document.addEventListener(
 
 function openTable(editor, attachment) {
   const holder = dialog.querySelector(".table-editor-body");
-  holder.innerHTML = attachment.getContent();  // the editor's own content: the stored, sanitised text or a plain copy
+  // A plain copy (rows, cells, their text), built here: whatever else the attachment's markup held is left behind.
+  holder.replaceChildren(plainTable(tableOf(attachment)));
   holder.querySelectorAll("td, th").forEach((cell) => cell.setAttribute("contenteditable", "true"));
   editing = { editor, attachment };
   dialog.showModal();
