@@ -16,7 +16,7 @@ from .models import Delegation
 
 @login_required
 def delegations(request):
-    form = DelegationForm(request.POST or None, user=request.user)
+    form = DelegationForm(request.POST if request.method == "POST" else None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             delegation = services.delegate(by=request.user, **form.cleaned_data)

@@ -31,6 +31,10 @@ class Navigation:
         return bool(self.roles & set(REVIEWER_ROLES))
 
     @cached_property
+    def is_drafter(self) -> bool:
+        return Role.DRAFTER in self.roles
+
+    @cached_property
     def is_publisher(self) -> bool:
         return Role.PUBLISHER in self.roles
 
@@ -61,7 +65,9 @@ def navigation(request):
     if user is None or not user.is_authenticated:
         return {}
     nav = Navigation(user)
-    shown = ("queue_count", "publish_count", "returned_count", "unread_count", "is_reviewer", "is_publisher")
+    shown = (
+        "queue_count", "publish_count", "returned_count", "unread_count", "is_reviewer", "is_publisher", "is_drafter",
+    )  # fmt: skip
     return {
         **{name: SimpleLazyObject(partial(getattr, nav, name)) for name in shown},
         "can_audit": SimpleLazyObject(lambda: can_audit(user)),

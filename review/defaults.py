@@ -70,6 +70,21 @@ def create_clinic_workflow(Workflow, Stage, ChecklistItem):
     return workflow
 
 
+# Translators: the bulletin's workflow: its issues are signed off by the leader in charge of publicity.
+BULLETIN_WORKFLOW = gettext_noop("简报审签")
+
+
+def create_bulletin_workflow(Workflow, Stage, ChecklistItem):
+    """Create the bulletin's workflow (for pieces of the kind "bulletin"): one stage, 终审/终校, by the leader in
+    charge of publicity, with the clinic's checklist and time limits."""
+    workflow = Workflow.objects.create(name=BULLETIN_WORKFLOW, kind="bulletin")
+    name, proofread_name, role = CLINIC_STAGES[2][1:4]
+    stage = Stage.objects.create(workflow=workflow, position=1, name=name, proofread_name=proofread_name, role=role)
+    add_default_checklist(stage, ChecklistItem)
+    set_time_limits(workflow.stages.all())
+    return workflow
+
+
 def set_time_limits(stages) -> None:
     """Give the clinic's stages (a queryset, of historical models in migrations) their time limits."""
     for stage in stages.filter(name__in=CLINIC_TIME_LIMITS):

@@ -11,8 +11,8 @@ from accounts.models import Department, Membership
 from audit import labels
 from audit.forms import MAX_ID, PeriodForm
 
-from . import services, statistics, word
-from .models import Channel, Document, ErrorCategory, NotificationSettings, Part, RouteStage
+from . import bulletins, services, statistics, word
+from .models import Channel, Document, ErrorCategory, Kind, NotificationSettings, Part, ReadingFinding, RouteStage
 from .models.notifications import Event as NotificationEvent
 
 
@@ -55,6 +55,8 @@ class DocumentForm(forms.ModelForm):
         self.fields["department"].queryset = Department.objects.filter(
             memberships__user=user, memberships__role=Membership.Role.DRAFTER
         ).distinct()
+        # An issue of the bulletin is made on the bulletin's page, from its pieces.
+        self.fields["kind"].choices = [choice for choice in self.fields["kind"].choices if choice[0] != Kind.BULLETIN]
         self.fields["body"].required = False  # checked in clean(): an uploaded Word document stands in for it
         self.images = []
         if self.instance.pk:
@@ -334,3 +336,102 @@ class NotificationSettingsForm(forms.ModelForm):
     class Meta:
         model = NotificationSettings
         fields = ["app_events", "email_events", "language"]
+
+
+class BulletinForm(forms.Form):
+    """An issue of the bulletin: its heading, the editor's note, and the pieces in it, each with its position and
+    section heading (read from the rows of the candidates' table: `pieces`, `position_<id>`, `section_<id>`)."""
+
+    title = forms.CharField(label=_("Title"), max_length=100)
+    number = forms.IntegerField(label=_("Issue number"), min_value=1, max_value=999)
+    issued_on = forms.DateField(
+        label=_("Date of issue"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    editor_note = forms.CharField(label=_("Editor's note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    note = forms.CharField(
+        label=_("What changed"), required=False, max_length=500,
+        help_text=_("Needed once the issue has been submitted: its review starts again."),
+    )  # fmt: skip
+
+    def __init__(self, *args, candidates, chosen=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.candidates = list(candidates)
+        self.chosen = {item.source_id: item for item in chosen}  # the issue's items, when changing it
+
+    def rows(self) -> list[dict]:
+        """Return each candidate with what the form shows for it: chosen or not, its position and section."""
+        rows = []
+        for document in self.candidates:
+            item = self.chosen.get(document.pk)
+            if self.is_bound:
+                picked = str(document.pk) in self.data.getlist("pieces")
+                position = self.data.get(f"position_{document.pk}", "")
+                section = self.data.get(f"section_{document.pk}", "")
+            else:
+                picked, position, section = (
+                    item is not None,
+                    item.position if item else "",
+                    item.section if item else "",
+                )
+            rows.append({"document": document, "picked": picked, "position": position, "section": section})
+        return rows
+
+    def clean(self):
+        cleaned = super().clean()
+        by_id = {str(document.pk): document for document in self.candidates}
+        picked = []
+        for index, pk in enumerate(self.data.getlist("pieces")):
+            if pk not in by_id:
+                raise forms.ValidationError(_("Choose pieces from the list."))
+            position = self.data.get(f"position_{pk}", "").strip()
+            if position and not position.isdigit():
+                raise forms.ValidationError(_("A position is a whole number."))
+            section = self.data.get(f"section_{pk}", "").strip()[:100]
+            picked.append((int(position) if position else 1000 + index, index, bulletins.Item(by_id[pk], section)))
+        self.items = [item for _position, _index, item in sorted(picked, key=lambda entry: entry[:2])]
+        return cleaned
+
+
+class ReadingReviewForm(forms.Form):
+    """A post-publication review to open: the period published in, its readers, when it is due."""
+
+    title = forms.CharField(
+        label=_("Title"), max_length=100, required=False, help_text=_("Leave empty for one made of the period.")
+    )
+    since = forms.DateField(
+        label=_("Published from"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    until = forms.DateField(
+        label=_("Published until"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    due_on = forms.DateField(
+        label=_("Due"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("Thirty days from today if left empty."),
+    )  # fmt: skip
+    reviewers = forms.ModelMultipleChoiceField(
+        label=_("Readers"),
+        queryset=get_user_model()
+        .objects.filter(is_active=True, memberships__isnull=False)
+        .distinct()
+        .order_by("username"),
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reviewers"].label_from_instance = lambda user: user.printed_name
+
+
+class ReadingFindingForm(forms.ModelForm):
+    """What a reader found in one publication (the form beside it on the review's page, prefixed with it)."""
+
+    class Meta:
+        model = ReadingFinding
+        fields = ["verdict", "category", "severity", "note", "corrected"]
+        widgets = {"verdict": forms.RadioSelect, "note": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, publication, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.publication_id = publication.pk
+        self.fields["category"].queryset = ErrorCategory.objects.filter(is_active=True)
+        self.fields["verdict"].choices = ReadingFinding.Verdict.choices  # no empty choice

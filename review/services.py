@@ -33,6 +33,7 @@ from .models import (
     ChecklistAnswer,
     Dismissal,
     Document,
+    Kind,
     Publication,
     RecordedError,
     Revision,
@@ -251,12 +252,13 @@ def check_revisable(document: Document, user: User) -> None:
         raise NotAllowed(_("Only the drafter can edit this piece."))
 
 
-def edit_document(*, document: Document, user: User, note: str = "", **changes) -> Document:
+def edit_document(*, document: Document, user: User, note: str = "", assembled: bool = False, **changes) -> Document:
     """Change the piece; new content becomes a new revision.
 
     A draft or a returned piece simply changes. A piece in review or approved goes back to the first stage of
     its route in a new round, and `note` (what changed, for the reviewers) is required; only the due date, which
-    no one signs, changes without that.
+    no one signs, changes without that. An issue of the bulletin takes its text from its pieces (`assembled`,
+    by review.bulletins), never typed.
     """
     with refused_as("edit", user, document), transaction.atomic():
         document = _locked(document)
@@ -268,6 +270,8 @@ def edit_document(*, document: Document, user: User, note: str = "", **changes) 
         )
         if not changed:
             return document
+        if document.kind == Kind.BULLETIN and not assembled and {"title", "body", "kind"} & set(changed):
+            raise Invalid(_("An issue of the bulletin is changed on its own page: its pieces, sections and note."))
         restart = document.state in Document.RESTARTABLE_STATES and changed != ["due_date"]
         for name in changed:
             setattr(document, name, changes[name])

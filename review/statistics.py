@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts.models import Department, User
 from audit.models import AuditEvent
 
-from .models import AuditAction, Publication, RecordedError, StageReview
+from .models import AuditAction, Publication, ReadingFinding, RecordedError, StageReview
 from .proofreading import error_rate
 
 Decision = StageReview.Decision
@@ -40,6 +40,10 @@ class Period:
     @property
     def days(self) -> int:
         return (self.until - self.since).days + 1
+
+    def previous_quarter(self) -> "Period":
+        """Return the quarter before the one this period starts in."""
+        return Period.quarter_of(Period.quarter_of(self.since).since - datetime.timedelta(days=1))
 
     def previous(self) -> "Period":
         """Return the period of the same length just before this one."""
@@ -81,6 +85,7 @@ class Row:
     returned: int = 0
     rejected: int = 0
     overdue: int = 0
+    problems_found: int = 0  # by post-publication review (阅评), in what was published in the period
     weighted_errors: Decimal = Decimal(0)
     characters: int = 0
 
@@ -227,6 +232,20 @@ def figures(period: Period, department: Department | None = None) -> Figures:
         stages.setdefault(meaning, Timing(meaning)).weighted_errors += weighted or 0
         for row in rows(department_id, drafter_id):
             row.weighted_errors += weighted or 0
+
+    # Problems post-publication review found in what was published in the period.
+    problems = ReadingFinding.objects.filter(
+        verdict=ReadingFinding.Verdict.PROBLEM, publication__published_at__gte=start, publication__published_at__lt=end
+    )
+    if department:
+        problems = problems.filter(publication__document__department=department)
+    for department_id, drafter_id, count in (
+        problems.values_list("publication__document__department", "publication__document__drafter")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        for row in rows(department_id, drafter_id):
+            row.problems_found += count
 
     named = {user.pk: user.printed_name for user in User.objects.filter(pk__in=[pk for pk in people if pk])}
     for drafter_id, row in drafters.items():

@@ -18,6 +18,7 @@ def _row_columns():
         (_("Returns per piece"), lambda row: row.returns_per_piece),
         (_("Error rate (per 10,000 characters)"), lambda row: row.error_rate),
         (_("Overdue stages"), lambda row: row.overdue),
+        (_("Problems after publication"), lambda row: row.problems_found),
     ]
 
 

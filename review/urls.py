@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import attachments, audit, notifications, pieces, register, sheets, statistics
+from .views import attachments, audit, leaders, notifications, pieces, register, sheets, statistics
 
 app_name = "review"
 
@@ -10,6 +10,16 @@ urlpatterns = [
     path("documents/", pieces.document_list, name="documents"),
     path("publish/", pieces.publish_queue, name="publish_queue"),
     path("statistics/", statistics.statistics_page, name="statistics"),
+    path("bulletins/", leaders.bulletin_list, name="bulletins"),
+    path("bulletins/new/", leaders.bulletin_create, name="bulletin_create"),
+    path("bulletins/<int:pk>/edit/", leaders.bulletin_edit, name="bulletin_edit"),
+    path("bulletins/<int:pk>/print.pdf", leaders.bulletin_pdf, name="bulletin_pdf"),
+    path("bulletins/<int:pk>/web.html", leaders.bulletin_html, name="bulletin_html"),
+    path("reading-reviews/", leaders.reading_review_list, name="reading_reviews"),
+    path("reading-reviews/<int:pk>/", leaders.reading_review, name="reading_review"),
+    path("reading-reviews/<int:pk>/findings/", leaders.reading_finding, name="reading_finding"),
+    path("reading-reviews/<int:pk>/close/", leaders.reading_review_close, name="reading_review_close"),
+    path("reading-reviews/<int:pk>/report.pdf", leaders.reading_review_pdf, name="reading_review_pdf"),
     path("documents/new/", pieces.document_create, name="document_create"),
     path("documents/<int:pk>/", pieces.document_detail, name="document"),
     path("documents/<int:pk>/edit/", pieces.document_edit, name="document_edit"),

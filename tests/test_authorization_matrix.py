@@ -364,6 +364,11 @@ def public(_p, _t=None):
     return OK
 
 
+def nowhere_logged_in(p, _t=None):
+    # A row that does not exist: 404 once logged in.
+    return gate(p) or HIDDEN
+
+
 def nowhere(_p, _t=None):
     # An address that names nothing: 404 for everyone, logged in or not, before any look at who asks.
     return HIDDEN
@@ -379,6 +384,33 @@ def register_keepers(p, fmt=None):
     if not p.keeps_register:
         return DENIED
     return HIDDEN if fmt == "txt" else OK
+
+
+def leaders(p, _t=None):
+    # Statistics: the leaders, the auditors and the superusers.
+    if verdict := gate(p):
+        return verdict
+    return OK if p.audits or p.has(Role.PUBLICITY_LEADER) or p.has(Role.PRINCIPAL_LEADER) else DENIED
+
+
+def opens_reading_reviews(p, _t=None):
+    # Opening a post-publication review: the leaders and the superusers (an empty form is an input to correct).
+    if verdict := gate(p):
+        return verdict
+    return "400" if p.superuser or p.has(Role.PUBLICITY_LEADER) or p.has(Role.PRINCIPAL_LEADER) else DENIED
+
+
+def edits_bulletins(ok):
+    # Making an issue of the bulletin: its editors draft pieces.
+    def verdict(p, _t=None):
+        return gate(p) or (ok if p.drafts else DENIED)
+
+    return verdict
+
+
+def reviewer_roles(p, _t=None):
+    # Lending a role: the page is everyone's (what was lent to them); an empty form is an input to correct.
+    return gate(p) or "400"
 
 
 def export_job(p, owner):
@@ -629,6 +661,36 @@ ROUTES = {
     "review:register": Route("register", (Probe("GET", register_keepers),)),
     "review:register_download": Route("register", (Probe("GET", register_keepers, "fmt"),)),
     "review:audit": Route("audit", (Probe("GET", auditors),)),
+    # What leaders use: statistics (and their downloads), the bulletin, post-publication review. Rows that name
+    # an issue or a review are tried with one that does not exist: 404 for everyone logged in (the pages are
+    # tested with real ones in tests/test_bulletins.py and tests/test_reading_reviews.py).
+    "review:statistics": Route(
+        "leaders",
+        (Probe("GET", leaders), Probe("GET", leaders, query="format=xlsx"), Probe("POST", method_not_allowed)),
+    ),
+    "review:bulletins": Route("leaders", (Probe("GET", logged_in_only), Probe("POST", method_not_allowed))),
+    "review:bulletin_create": Route(
+        "leaders", (Probe("GET", edits_bulletins(OK)), Probe("POST", edits_bulletins("400")))
+    ),
+    "review:bulletin_edit": Route("leaders", (Probe("GET", nowhere_logged_in, "no such row"),)),
+    "review:bulletin_pdf": Route("leaders", (Probe("GET", nowhere_logged_in, "no such row"),)),
+    "review:bulletin_html": Route("leaders", (Probe("GET", nowhere_logged_in, "no such row"),)),
+    "review:reading_reviews": Route(
+        "leaders", (Probe("GET", logged_in_only), Probe("POST", opens_reading_reviews, logs=True))
+    ),
+    "review:reading_review": Route("leaders", (Probe("GET", nowhere_logged_in, "no such row"),)),
+    "review:reading_finding": Route(
+        "leaders", (Probe("POST", nowhere_logged_in, "no such row"), Probe("GET", method_not_allowed, "no such row"))
+    ),
+    "review:reading_review_close": Route(
+        "leaders", (Probe("POST", nowhere_logged_in, "no such row"), Probe("GET", method_not_allowed, "no such row"))
+    ),
+    "review:reading_review_pdf": Route("leaders", (Probe("GET", nowhere_logged_in, "no such row"),)),
+    # Delegations: everyone's own page (lending needs a reviewer's role: tests/test_delegation.py).
+    "delegations": Route("self", (Probe("GET", logged_in_only), Probe("POST", reviewer_roles))),
+    "delegation_revoke": Route(
+        "self", (Probe("POST", nowhere_logged_in, "no such row"), Probe("GET", method_not_allowed, "no such row"))
+    ),
     # The chain's panel (polled by the audit page), and starting a full verification in the background.
     "review:audit_verification": Route("audit", (Probe("GET", auditors),)),
     "review:audit_verify": Route("audit", (Probe("POST", auditors, ok="302"), Probe("GET", method_not_allowed))),
@@ -678,6 +740,8 @@ ROUTES = {
     "api:document_audit": see_piece(api=True),
     "api:document_signoff_sheet": Route("download", (Probe("GET", see, "piece"),), api=True),
     "api:queue": Route("list", (Probe("GET", logged_in_only, lists=awaiting_keys),), api=True),
+    # The publishers' queue by channel: anyone logged in sees what they may publish (nothing, for most).
+    "api:publish_queue": Route("list", (Probe("GET", logged_in_only),), api=True),
     # The categories of errors a proofreader counts, with their weights: reference data for everyone logged in.
     "api:error_categories": Route("reference", (Probe("GET", logged_in_only),), api=True),
     "api:audit": Route("audit", (Probe("GET", auditors),), api=True),
@@ -975,6 +1039,8 @@ def targets(world: World, probe: Probe) -> list[tuple[str, dict, object]]:
         return [(f"{owner}'s export", {"pk": pk}, owner) for owner, pk in world.jobs.items()] + [
             ("no such export", {"pk": missing}, None)
         ]
+    if kind == "no such row":
+        return [("no such row", {"pk": 999_999}, None)]
     if kind == "fmt":
         return [(fmt, {"fmt": fmt}, fmt) for fmt in ("csv", "xlsx", "pdf", "txt")]
     raise AssertionError(kind)

@@ -1,3 +1,4 @@
+import datetime
 import io
 from collections import Counter
 
@@ -9,9 +10,19 @@ from django.utils import timezone
 from accounts.models import Delegation, Department, Membership, User
 from audit.models import AuditEvent
 from audit.verify import verify_chain
-from review import deadlines, prechecks, proofreading
+from review import deadlines, prechecks, proofreading, statistics
+from review.management import demo_history
 from review.management.commands.seed_demo import PEOPLE, PIECES
-from review.models import AuditAction, Document, Notification, Publication, SensitiveTerm, StageReview
+from review.models import (
+    AuditAction,
+    Bulletin,
+    Document,
+    Notification,
+    Publication,
+    ReadingReview,
+    SensitiveTerm,
+    StageReview,
+)
 
 PASSWORD = "demo-pass-2026"  # the README promises it
 USERNAMES = [username for username, *_ in PEOPLE] + ["admin"]
@@ -46,7 +57,9 @@ def test_it_creates_the_demo_clinic(seeded):
     counts = snapshot()
 
     assert (counts["departments"], counts["users"], counts["memberships"]) == (2, 11, 10)
-    assert (counts["documents"], counts["publications"]) == (len(PIECES), 1)
+    past = demo_history.WEEKS * len(demo_history.TEAMS)
+    assert counts["documents"] == len(PIECES) + past + 1  # and an issue of the bulletin
+    assert counts["publications"] > past * 3 // 4
     assert set(User.objects.values_list("username", flat=True)) == set(USERNAMES)
     assert User.objects.get(username="admin").is_superuser
     assert User.objects.get(username="drafter").printed_name == "张晓雯"
@@ -71,7 +84,8 @@ def test_it_lets_every_demo_user_log_in_even_after_a_second_run(seeded, client):
 
 
 def test_it_makes_pieces_in_several_states(seeded):
-    states = Counter(Document.objects.values_list("state", flat=True))
+    titles = [title for title, *_ in PIECES]
+    states = Counter(Document.objects.filter(title__in=titles).values_list("state", flat=True))
 
     assert states == {
         Document.State.DRAFT: 1,
@@ -106,7 +120,7 @@ def test_it_gives_each_reviewer_a_queue(seeded):
 
 def test_it_leaves_an_intact_audit_chain(seeded):
     assert verify_chain().ok
-    assert AuditEvent.objects.filter(action=AuditAction.PUBLISHED).count() == 1
+    assert AuditEvent.objects.filter(action=AuditAction.PUBLISHED, object_repr="老年人免费体检安排").count() == 1
 
 
 def test_it_shows_every_proofreading_feature_at_once(seeded):
@@ -145,3 +159,23 @@ def test_it_has_an_overdue_stage_and_notifications_waiting(seeded):
     assert Notification.objects.filter(recipient__username="officer", event="awaiting").exists()
     assert Notification.objects.filter(recipient__username="drafter", event="returned").exists()
     assert deadlines.send_reminders()[1] >= 1  # what the worker does within five minutes of starting
+
+
+def test_it_holds_six_months_of_history_for_the_statistics_and_the_leaders(seeded):
+    today = timezone.localdate()
+    figures = statistics.figures(statistics.Period(today - datetime.timedelta(days=182), today))
+    assert figures.total.submitted >= demo_history.WEEKS * 2
+    assert figures.total.published > 0 and figures.total.returned > 0 and figures.total.error_rate > 0
+    assert [timing.label for timing in figures.stages][:3] == ["初审", "复审", "终审"]
+    assert all(timing.average_hours for timing in figures.stages[:3])
+    # A past post-publication review, closed, and last quarter's, open and half read.
+    closed, open_ = ReadingReview.objects.order_by("since")
+    assert closed.closed_at is not None and closed.findings.count() == closed.publications().count() > 0
+    assert open_.closed_at is None and 0 < open_.findings.count() < open_.publications().count()
+    # An issue of the bulletin, signed off and ready to print.
+    issue = Bulletin.objects.get()
+    assert issue.document.state == Document.State.APPROVED and issue.items.count() == 3
+    # Nobody was told of the past: the notifications are the demo's present ones.
+    a_week_ago = timezone.now() - datetime.timedelta(days=7)
+    assert not Notification.objects.filter(document__publications__published_at__lt=a_week_ago).exists()
+    assert verify_chain().ok

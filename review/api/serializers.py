@@ -363,7 +363,8 @@ class DocumentWriteSerializer(serializers.Serializer):
     channels = serializers.ListField(child=serializers.ChoiceField(choices=Channel.choices), allow_empty=False)
     is_major = serializers.BooleanField(default=False)
     is_urgent = serializers.BooleanField(default=False, help_text=_("Urgent pieces run on shorter stage limits."))
-    kind = serializers.ChoiceField(choices=Kind.choices, default=Kind.NEWS)
+    # An issue of the bulletin is made on the bulletin's page, from its pieces.
+    kind = serializers.ChoiceField(choices=[c for c in Kind.choices if c[0] != Kind.BULLETIN], default=Kind.NEWS)
     source = serializers.CharField(max_length=200, allow_blank=True, default="")
     due_date = serializers.DateField(allow_null=True, default=None)
 

@@ -10,6 +10,7 @@ from .documents import (
     StageReview,
     content_hash,
 )
+from .leaders import Bulletin, BulletinItem, ReadingFinding, ReadingReview
 from .notifications import Delivery, Notification, NotificationSettings, Robot
 from .prechecks import Dismissal, SensitiveTerm
 from .proofreading import ChecklistAnswer, ErrorCategory, RecordedError
@@ -19,6 +20,10 @@ from .workflow import ChecklistItem, Part, RouteChecklistItem, RouteStage, Stage
 
 __all__ = [
     "Attachment",
+    "Bulletin",
+    "BulletinItem",
+    "ReadingFinding",
+    "ReadingReview",
     "ChecklistAnswer",
     "ChecklistItem",
     "Delivery",

@@ -33,6 +33,7 @@ class Kind(models.TextChoices):
     NOTICE = "notice", _("Notice")
     HEALTH_EDUCATION = "health_education", _("Health education")
     POLICY = "policy", _("Policy explainer")
+    BULLETIN = "bulletin", _("Bulletin issue")
     OTHER = "other", _("Other")
 
 
@@ -53,6 +54,9 @@ class AuditAction(models.TextChoices):
     CLAIMED = "claimed", _("Claimed")
     RELEASED = "released", _("Released")
     REASSIGNED = "reassigned", _("Reassigned")
+    READING_REVIEW_OPENED = "reading_review_opened", _("Post-publication review opened")
+    READING_FINDING = "reading_finding", _("Post-publication finding recorded")
+    READING_REVIEW_CLOSED = "reading_review_closed", _("Post-publication review closed")
 
 
 labels.register_actions(AuditAction)

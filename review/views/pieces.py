@@ -25,7 +25,7 @@ from ..forms import (
     SubmitForm,
     check_upload,
 )
-from ..models import Channel, Document, StageReview
+from ..models import Channel, Document, Kind, StageReview
 from ..permissions import actions_for, get_visible_document
 from .params import id_param
 
@@ -352,6 +352,8 @@ def document_edit(request, pk):
     document = get_visible_document(request.user, pk)
     if refused := precheck(request, document, "edit", services.check_revisable):
         return refused
+    if document.kind == Kind.BULLETIN:  # an issue of the bulletin is made of its pieces, on its own page
+        return redirect("review:bulletin_edit", pk=document.bulletin.pk)
     # A copy for the form: the ModelForm writes what was typed onto its instance; the service reads the stored row.
     form = DocumentForm(
         request.POST or None, request.FILES or None, instance=Document.objects.get(pk=document.pk), user=request.user

@@ -81,6 +81,7 @@ def totals(now: statistics.Figures, before: statistics.Figures) -> list[tuple]:
         (_("Returns per piece"), "returns_per_piece"),
         (_("Error rate"), "error_rate"),
         (_("Overdue stages"), "overdue"),
+        (_("Problems after publication"), "problems_found"),
     ]
     rows = []
     for label, name in shown:

@@ -9,8 +9,9 @@ from django.utils import timezone
 from accounts.models import Delegation, Department, Membership, User
 from accounts.services import add_membership, delegate
 from review import deadlines, services
-from review.defaults import create_clinic_workflow, create_error_categories
-from review.models import ChecklistItem, Document, ErrorCategory, SensitiveTerm, Stage, Workflow
+from review.defaults import create_bulletin_workflow, create_clinic_workflow, create_error_categories
+from review.management import demo_history
+from review.models import ChecklistItem, Document, ErrorCategory, Kind, SensitiveTerm, Stage, Workflow
 
 PASSWORD = "demo-pass-2026"
 Role = Membership.Role
@@ -98,13 +99,21 @@ PIECES = [
 class Command(BaseCommand):
     help = "Create the demo clinic (idempotent). All demo users share one password, printed at the end."
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--no-history", action="store_false", dest="history",
+            help="Leave out the six months of generated past work (statistics, post-publication reviews, bulletin).",
+        )  # fmt: skip
+
     @transaction.atomic
     def handle(self, *args, **options):
         departments = {
             code: Department.objects.get_or_create(code=code, defaults={"name": name})[0] for code, name in DEPARTMENTS
         }
-        if not Workflow.objects.filter(is_active=True).exists():
+        if not Workflow.objects.filter(is_active=True).exclude(kind=Kind.BULLETIN).exists():
             create_clinic_workflow(Workflow, Stage, ChecklistItem)
+        if not Workflow.objects.filter(is_active=True, kind=Kind.BULLETIN).exists():
+            create_bulletin_workflow(Workflow, Stage, ChecklistItem)
         if not ErrorCategory.objects.exists():
             create_error_categories(ErrorCategory)
         for term, category, severity, replacement in SENSITIVE_TERMS:
@@ -121,6 +130,9 @@ class Command(BaseCommand):
         if Document.objects.exists():
             self.stdout.write("Pieces already exist; left as they are.")
         else:
+            if options.get("history", True):
+                past = demo_history.create(users, departments)
+                self.stdout.write(f"Wrote {past} pieces of the last six months' work.")
             for piece in PIECES:
                 self._piece(users, departments, *piece)
             self._overdue(OVERDUE)

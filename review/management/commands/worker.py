@@ -2,7 +2,9 @@
 
 Every minute it signs a checkpoint over the audit events that arrived since the last one and verifies
 them (audit.tasks.keep_chain); every five minutes it reminds reviewers of stages due soon and escalates overdue
-ones (review.deadlines.send_reminders). Run one worker per deployment, beside the web servers; `make run` starts it.
+ones (review.deadlines.send_reminders); every hour it opens the previous quarter's post-publication review if
+it is not open yet (review.reading.open_scheduled_review). Run one worker per deployment, beside the web
+servers; `make run` starts it.
 """
 
 import logging
@@ -16,11 +18,12 @@ from django_tasks_db.management.commands.db_worker import Command as DatabaseWor
 
 from audit.tasks import keep_chain
 from review.deadlines import send_reminders
+from review.reading import open_scheduled_review
 
 logger = logging.getLogger(__name__)
 
 # (job, seconds between runs)
-PERIODIC_JOBS = [(keep_chain, 60), (send_reminders, 300)]
+PERIODIC_JOBS = [(keep_chain, 60), (send_reminders, 300), (open_scheduled_review, 3600)]
 
 
 def run_periodic_jobs(stop: threading.Event, *, tick: float = 5.0) -> None:
