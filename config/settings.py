@@ -198,7 +198,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"ChannelEnum": "review.models.Channel"},
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelEnum": "review.models.Channel",
+        "KindEnum": "review.models.Kind",
+        "CreatableKindEnum": "review.models.choices.CREATABLE_KINDS",
+    },
 }
 
 _EMAIL_BACKEND = os.environ.get(

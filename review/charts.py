@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 
-WIDTH = 640
-LABEL_WIDTH = 170
-BAR_AREA = 360
+WIDTH = 720
+LABEL_WIDTH = 150
+BAR_AREA = 340
 ROW = 30
 
 

@@ -7,7 +7,7 @@ from accounts.models import Delegation, Membership
 
 from .models import Document, Notification
 from .models.choices import REVIEWER_ROLES
-from .permissions import can_audit, can_keep_register, can_see_statistics
+from .permissions import LEADER_ROLES, can_audit, can_keep_register
 
 Role = Membership.Role
 
@@ -72,5 +72,5 @@ def navigation(request):
         **{name: SimpleLazyObject(partial(getattr, nav, name)) for name in shown},
         "can_audit": SimpleLazyObject(lambda: can_audit(user)),
         "can_keep_register": SimpleLazyObject(lambda: can_keep_register(user)),
-        "can_see_statistics": SimpleLazyObject(lambda: can_see_statistics(user)),
+        "can_see_statistics": SimpleLazyObject(lambda: can_audit(user) or bool(nav.roles & LEADER_ROLES)),
     }

@@ -12,7 +12,8 @@ from audit import labels
 from audit.forms import MAX_ID, PeriodForm
 
 from . import bulletins, services, statistics, word
-from .models import Channel, Document, ErrorCategory, Kind, NotificationSettings, Part, ReadingFinding, RouteStage
+from .models import Channel, Document, ErrorCategory, NotificationSettings, Part, ReadingFinding, RouteStage
+from .models.choices import CREATABLE_KINDS
 from .models.notifications import Event as NotificationEvent
 
 
@@ -55,8 +56,7 @@ class DocumentForm(forms.ModelForm):
         self.fields["department"].queryset = Department.objects.filter(
             memberships__user=user, memberships__role=Membership.Role.DRAFTER
         ).distinct()
-        # An issue of the bulletin is made on the bulletin's page, from its pieces.
-        self.fields["kind"].choices = [choice for choice in self.fields["kind"].choices if choice[0] != Kind.BULLETIN]
+        self.fields["kind"].choices = CREATABLE_KINDS
         self.fields["body"].required = False  # checked in clean(): an uploaded Word document stands in for it
         self.images = []
         if self.instance.pk:
@@ -428,10 +428,12 @@ class ReadingFindingForm(forms.ModelForm):
     class Meta:
         model = ReadingFinding
         fields = ["verdict", "category", "severity", "note", "corrected"]
-        widgets = {"verdict": forms.RadioSelect, "note": forms.Textarea(attrs={"rows": 2})}
+        widgets = {"verdict": forms.RadioSelect, "note": forms.TextInput(attrs={"maxlength": 500})}
 
     def __init__(self, *args, publication, **kwargs):
         super().__init__(*args, **kwargs)
         self.publication_id = publication.pk
         self.fields["category"].queryset = ErrorCategory.objects.filter(is_active=True)
+        self.fields["category"].empty_label = _("(a problem's category)")
+        self.fields["severity"].choices = [("", _("(its severity)")), *ReadingFinding.Severity.choices]
         self.fields["verdict"].choices = ReadingFinding.Verdict.choices  # no empty choice

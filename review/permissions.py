@@ -29,6 +29,8 @@ from .models import Document, DocumentGroupObjectPermission, DocumentUserObjectP
 
 Role = Membership.Role
 Decision = StageReview.Decision
+# The leaders: they read the statistics and open post-publication reviews.
+LEADER_ROLES = {Role.PUBLICITY_LEADER, Role.PRINCIPAL_LEADER}
 CODENAMES = ("view_document", "change_document", "review_document", "publish_document")
 
 
@@ -211,8 +213,7 @@ def can_see_statistics(user) -> bool:
     """Return whether `user` may read the statistics for rewards and penalties: leaders, auditors, superusers."""
     if can_audit(user):
         return True
-    leaders = (Role.PUBLICITY_LEADER, Role.PRINCIPAL_LEADER)
-    return user.is_authenticated and user.is_active and user.memberships.filter(role__in=leaders).exists()
+    return user.is_authenticated and user.is_active and user.memberships.filter(role__in=LEADER_ROLES).exists()
 
 
 register_integrity_check(grant_drift)

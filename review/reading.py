@@ -18,16 +18,16 @@ from accounts.models import Membership, User
 from audit.models import AuditEvent
 
 from .models import AuditAction, ErrorCategory, Publication, ReadingFinding, ReadingReview
+from .permissions import LEADER_ROLES
 from .services import Conflict, Invalid, NotAllowed, refused_as
 from .statistics import Period
 
-LEADERS = (Membership.Role.PUBLICITY_LEADER, Membership.Role.PRINCIPAL_LEADER)
 # How long the reviewers have, from the day a review opens.
 DAYS_TO_REVIEW = 30
 
 
 def is_leader(user: User) -> bool:
-    return user.is_authenticated and (user.is_superuser or user.memberships.filter(role__in=LEADERS).exists())
+    return user.is_authenticated and (user.is_superuser or user.memberships.filter(role__in=LEADER_ROLES).exists())
 
 
 def default_reviewers():

@@ -19,6 +19,7 @@ from audit.tasks import keep_chain
 from audit.verify import last_verified, run_verification, verify_chain, verify_new_events
 from review.deadlines import send_reminders
 from review.management.commands.worker import PERIODIC_JOBS, run_periodic_jobs
+from review.reading import open_scheduled_review
 
 pytestmark = pytest.mark.django_db
 
@@ -198,7 +199,7 @@ def test_the_worker_runs_the_periodic_jobs_until_told_to_stop(monkeypatch):
     finally:
         PERIODIC_JOBS[:] = original
     assert calls == [1]
-    assert PERIODIC_JOBS == [(keep_chain, 60), (send_reminders, 300)]
+    assert PERIODIC_JOBS == [(keep_chain, 60), (send_reminders, 300), (open_scheduled_review, 3600)]
 
 
 def test_ranges_are_checked_apart_and_stitched_together(log, monkeypatch, attacker):

@@ -24,6 +24,7 @@ from ..models import (
     RouteStage,
     StageReview,
 )
+from ..models.choices import CREATABLE_KINDS
 from ..signoff import signatures
 
 
@@ -363,8 +364,7 @@ class DocumentWriteSerializer(serializers.Serializer):
     channels = serializers.ListField(child=serializers.ChoiceField(choices=Channel.choices), allow_empty=False)
     is_major = serializers.BooleanField(default=False)
     is_urgent = serializers.BooleanField(default=False, help_text=_("Urgent pieces run on shorter stage limits."))
-    # An issue of the bulletin is made on the bulletin's page, from its pieces.
-    kind = serializers.ChoiceField(choices=[c for c in Kind.choices if c[0] != Kind.BULLETIN], default=Kind.NEWS)
+    kind = serializers.ChoiceField(choices=CREATABLE_KINDS, default=Kind.NEWS)
     source = serializers.CharField(max_length=200, allow_blank=True, default="")
     due_date = serializers.DateField(allow_null=True, default=None)
 

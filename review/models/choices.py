@@ -37,6 +37,10 @@ class Kind(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+# What a drafter may write: an issue of the bulletin is made on the bulletin's page, from its pieces.
+CREATABLE_KINDS = [(value, label) for value, label in Kind.choices if value != Kind.BULLETIN]
+
+
 class AuditAction(models.TextChoices):
     """What the review of pieces records in the audit log."""
 

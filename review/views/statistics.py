@@ -31,7 +31,7 @@ def charts(now: statistics.Figures, before: statistics.Figures) -> list:
     legend = (str(now.period), str(before.period))
     previous_published = {row.label: row.published for row in before.departments}
     previous_stage = {timing.label: timing for timing in before.stages}
-    return [
+    charts = [
         bar_chart(
             _("Pieces published, by department"),
             [
@@ -69,6 +69,12 @@ def charts(now: statistics.Figures, before: statistics.Figures) -> list:
             legend=legend,
         ),  # fmt: skip
     ]
+    titles = [
+        _("Pieces published, by department"),
+        _("Average hours to decide, by stage"),
+        _("Error rate per 10,000 characters, by stage"),
+    ]
+    return list(zip(titles, charts, strict=True))
 
 
 def totals(now: statistics.Figures, before: statistics.Figures) -> list[tuple]:
@@ -109,10 +115,11 @@ def tables(now: statistics.Figures) -> dict:
 def statistics_page(request):
     if not can_see_statistics(request.user):
         raise PermissionDenied(_("Only leaders, auditors and administrators read the statistics."))
-    form = StatisticsForm(request.GET)
+    form = StatisticsForm(request.GET.copy())
     if not form.is_valid():
         return render(request, "review/statistics.html", {"form": form}, status=400)
     period, department = form.period(), form.cleaned_data["department"]
+    form.data["since"], form.data["until"] = period.since.isoformat(), period.until.isoformat()  # shown as chosen
     now = statistics.figures(period, department)
     before = statistics.figures(period.previous(), department)
     fmt = request.GET.get("format", "")
