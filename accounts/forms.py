@@ -30,9 +30,11 @@ class DelegationForm(forms.Form):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["membership"].queryset = user.memberships.filter(role__in=DELEGABLE_ROLES).select_related(
-            "department"
-        )
+        roles = user.memberships.filter(role__in=DELEGABLE_ROLES).select_related("department")
+        self.fields["membership"].queryset = roles
+        if len(roles) == 1:  # nothing to choose: the one role there is
+            self.fields["membership"].initial = roles[0].pk
+            self.fields["membership"].empty_label = None
         self.fields["deputy"].queryset = (
             User.objects.filter(is_active=True).exclude(pk=user.pk).order_by("display_name", "username")
         )

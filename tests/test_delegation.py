@@ -307,3 +307,9 @@ def test_removing_the_role_revokes_what_was_lent_of_it_first(leader, deputy):
     assert not Delegation.objects.exists()
     actions = [event.action for event in AuditEvent.objects.order_by("-sequence")[:2]]
     assert actions == [AccountAction.MEMBERSHIP_REMOVED, AccountAction.DELEGATION_REVOKED]
+
+
+def test_a_deputy_can_be_assigned_the_stage(at_final_review, leader, deputy):
+    lend(role_of(leader, Role.PUBLICITY_LEADER), deputy)
+
+    assert deputy in services.reassign_candidates(fresh(at_final_review))
