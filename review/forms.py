@@ -24,8 +24,9 @@ class DocumentForm(forms.ModelForm):
     """
 
     channels = forms.MultipleChoiceField(
-        label=_("Channels"), choices=Channel.choices, widget=forms.CheckboxSelectMultiple
-    )
+        label=_("Channels"), choices=Channel.choices, widget=forms.CheckboxSelectMultiple, required=False,
+        help_text=_("Where the piece goes out: needed to submit it, not to save a draft."),
+    )  # fmt: skip
     word_file = forms.FileField(
         label=_("Or upload a Word document"),
         required=False,

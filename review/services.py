@@ -204,8 +204,9 @@ def create_document(
     is_urgent: bool = False,
     due_date: datetime.date | None = None,
     source: str = "",
+    copied_from: Document | None = None,
 ) -> Document:
-    """Save a new draft with its first revision."""
+    """Save a new draft with its first revision (`copied_from`: the rejected piece it starts again from)."""
     with refused_as("create", drafter), transaction.atomic():
         if not drafter.memberships.filter(role=Membership.Role.DRAFTER, department=department).exists():
             raise NotAllowed(_("You do not draft for %(department)s.") % {"department": department})
@@ -225,8 +226,20 @@ def create_document(
         _new_revision(document, drafter)
         document.save(update_fields=["current_revision"])
         permissions.sync_grants(document)
-        _record(AuditAction.CREATED, user=drafter, document=document, from_state="")
+        data = {"copied_from": copied_from.pk} if copied_from else {}
+        _record(AuditAction.CREATED, user=drafter, document=document, from_state="", data=data)
         return document
+
+
+def copy_document(*, document: Document, user: User) -> Document:
+    """Start a new draft from a rejected piece (its drafter's): the same text and settings, no history."""
+    with refused_as("copy", user, document):
+        if document.state != Document.State.REJECTED:
+            raise Conflict(_("Only a rejected piece is copied into a new draft; this one can still be changed."))
+        if user.pk != document.drafter_id:
+            raise NotAllowed(_("Only the drafter can start a new draft from this piece."))
+    fields = {name: getattr(document, name) for name in ("title", "body", "summary", "channels", "kind", "source")}
+    return create_document(drafter=user, department=document.department, copied_from=document, **fields)
 
 
 def check_editable(document: Document, user: User) -> None:
@@ -337,6 +350,8 @@ def submit_document(*, document: Document, user: User, note: str = "") -> Docume
             if workflow is not None:
                 RouteStage.copy(document, workflow)
                 document.workflow = workflow
+        if not document.channels:
+            raise Invalid(_("Choose where the piece goes out (its channels) before submitting it."), field="channels")
         stages = _stages_to_pass(document)
         if document.state == Document.State.RETURNED and not note.strip():
             raise Invalid(_("Say briefly what you changed since the piece was returned."), field="note")

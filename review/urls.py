@@ -25,6 +25,7 @@ urlpatterns = [
     path("documents/<int:pk>/edit/", pieces.document_edit, name="document_edit"),
     path("documents/<int:pk>/submit/", pieces.document_submit, name="document_submit"),
     path("documents/<int:pk>/correct/", pieces.document_correct, name="document_correct"),
+    path("documents/<int:pk>/copy/", pieces.document_copy, name="document_copy"),
     path("documents/<int:pk>/claim/", pieces.document_claim, name="document_claim"),
     path("documents/<int:pk>/release/", pieces.document_release, name="document_release"),
     path("documents/<int:pk>/reassign/", pieces.document_reassign, name="document_reassign"),

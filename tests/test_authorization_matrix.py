@@ -346,6 +346,15 @@ def withdraw(p, f):
     return OK if p.name == f.spec.drafter else DENIED
 
 
+def copy_rejected(p, f):
+    # Starting a new draft from a piece: only from a rejected one (conflict otherwise), only by its drafter.
+    if verdict := gate(p, f):
+        return verdict
+    if f.state != "rejected":
+        return CONFLICT
+    return OK if p.name == f.spec.drafter else DENIED
+
+
 def foreign_attachment(p, f):
     # Another piece's attachment under this piece's URL: no such file here, even for those who see both.
     return gate(p, f) or HIDDEN
@@ -614,6 +623,7 @@ ROUTES = {
     "review:document_reject": decision("reject"),
     "review:document_publish": act(publish, web_publish_body),
     "review:document_withdraw": act(withdraw, lambda w, _t: {"reason": "活动取消。"}),
+    "review:document_copy": act(copy_rejected),
     "review:attachment_add": act(submit, upload_body),
     # Claiming the stage waiting now: like a decision, whoever may act there; releasing it, whoever claimed it
     # (nobody in the sample) or whoever may reassign; reassigning, the department's head (or a superuser).
@@ -759,6 +769,7 @@ EXCLUDED_NAMES = {
     "api:token": "the API's login (tested below)",
     "api:schema": "API schema",
     "api:docs": "API documentation page",
+    "favicon": "a redirect to the site's icon",
 }
 EXCLUDED_PREFIXES = ("admin/", "i18n/", "static/")
 

@@ -32,7 +32,7 @@ from .params import id_param
 PAGE_SIZE = 25
 RECENTLY_DECIDED = 10
 # Where a service's input error belongs on each form of the piece's page.
-FORM_FIELDS = {"reason": "opinion", "checklist": None, "errors": None}
+FORM_FIELDS = {"reason": "opinion", "checklist": None, "errors": None, "channels": None}
 
 
 def detail_context(request, document: Document, **forms) -> dict:
@@ -59,6 +59,9 @@ def detail_context(request, document: Document, **forms) -> dict:
             key=lambda review: review.decided_at,
             default=None,
         )
+    reject_review = None
+    if document.state == Document.State.REJECTED:
+        reject_review = next((r for r in reviews if r.decision == StageReview.Decision.REJECTED), None)
     can_review, can_publish, can_edit = "approve" in actions, "publish" in actions, "edit" in actions
     can_submit = "submit" in actions
     can_reassign = current_review is not None and services.may_reassign(document, request.user)
@@ -86,6 +89,17 @@ def detail_context(request, document: Document, **forms) -> dict:
         "document": document,
         "actions": actions,
         "return_review": return_review,
+        "reject_review": reject_review,
+        "can_copy": reject_review is not None and request.user.pk == document.drafter_id,
+        # Why someone holding the stage's role may not act (four eyes), so the missing panel is explained.
+        "why_not": (
+            document.review_refusal(request.user)
+            if document.state == Document.State.IN_REVIEW
+            and not can_review
+            and request.user.pk != document.drafter_id
+            and document.granted(request.user, "review_document")
+            else None
+        ),
         "reviews": [
             review
             for review in reviews
@@ -384,6 +398,19 @@ def document_submit(request, pk):
 
 
 @login_required
+@require_POST
+def document_copy(request, pk):
+    """Start a new draft from a rejected piece's text (the drafter's)."""
+    document = get_visible_document(request.user, pk)
+    try:
+        copy = services.copy_document(document=document, user=request.user)
+    except services.Refusal as refusal:
+        return answer_refusal(request, document, refusal)
+    messages.success(request, _("A new draft, copied from the rejected piece. Change it and submit it when ready."))
+    return redirect(copy)
+
+
+@login_required
 def document_correct(request, pk):
     """The reviewer at the current stage corrects the text in place (校对)."""
     document = get_visible_document(request.user, pk)
@@ -405,6 +432,24 @@ def document_correct(request, pk):
     return render(request, "review/document_correct.html", context, status=400 if form.errors else 200)
 
 
+def approval_message(document: Document, stage) -> str:
+    """Say what an approval did: which piece passed which stage, and where it went (to whom), or that it is done."""
+    if document.current_stage_id == stage.pk:  # one signature of the several the stage needs
+        signed, needed = document.signatures_at_stage()
+        return _("Signed. %(stage)s needs %(needed)s signatures; %(signed)s given so far.") % {
+            "stage": _(stage.name), "needed": needed, "signed": signed,
+        }  # fmt: skip
+    if document.current_stage_id is None:
+        return _("“%(title)s” passed %(stage)s: it is approved and waits to be published.") % {
+            "title": document.title, "stage": _(stage.name),
+        }  # fmt: skip
+    people = "、".join(person.printed_name for person in services.reassign_candidates(document)[:3])
+    return _("“%(title)s” passed %(stage)s and went to %(people)s for %(next)s.") % {
+        "title": document.title, "stage": _(stage.name), "people": people or _("its reviewers"),
+        "next": _(document.current_stage.name),
+    }  # fmt: skip
+
+
 def _decide(request, pk, action: str):
     document = get_visible_document(request.user, pk)
     form = DecisionForm(request.POST, stage=document.current_stage)
@@ -423,15 +468,7 @@ def _decide(request, pk, action: str):
                 checklist=form.checklist(),
                 errors=form.errors_found(),
             )
-            if document.current_stage_id == stage.pk:  # one signature of the several the stage needs
-                signed, needed = document.signatures_at_stage()
-                messages.success(
-                    request,
-                    _("Signed. %(stage)s needs %(needed)s signatures; %(signed)s given so far.")
-                    % {"stage": _(stage.name), "needed": needed, "signed": signed},
-                )
-            else:
-                messages.success(request, _("Approved. Thank you."))
+            messages.success(request, approval_message(document, stage))
         elif action == "return":
             services.return_for_changes(document=document, user=request.user, reason=opinion, review_id=review_id)
             messages.success(request, _("Returned to the drafter for changes."))

@@ -474,3 +474,25 @@ def test_a_hostile_table_block_pasted_in_runs_nothing_when_edited(page_for):
     expect(dialog.locator("td")).to_have_text("单元格")
     expect(dialog.locator("img")).to_have_count(0)  # a plain copy: text only
     assert drafter.evaluate("window.pwned") is None
+
+
+def test_reject_asks_first_and_the_drafter_starts_again_from_the_text(page_for):
+    officer = page_for("officer")
+    open_queue(officer)
+    open_piece(officer, WAITING_AT_FIRST_REVIEW)
+    officer.fill("#id_opinion", "与本院职责无关，不宜发布。")
+    officer.once("dialog", lambda dialog: dialog.dismiss())  # "Rejecting is final… Reject it?" — no
+    officer.click("form.decision button[value=reject]")
+    assert Document.objects.get(title=WAITING_AT_FIRST_REVIEW).state == Document.State.IN_REVIEW
+    officer.once("dialog", lambda dialog: dialog.accept())
+    with officer.expect_navigation():
+        officer.click("form.decision button[value=reject]")
+    assert Document.objects.get(title=WAITING_AT_FIRST_REVIEW).state == Document.State.REJECTED
+
+    drafter = page_for("drafter")
+    drafter.goto(Document.objects.get(title=WAITING_AT_FIRST_REVIEW).get_absolute_url())
+    expect(drafter.locator("#rejected")).to_contain_text("与本院职责无关，不宜发布。")
+    with drafter.expect_navigation():
+        drafter.click("#rejected button")
+    expect(drafter.locator(".state")).to_have_class(re.compile(r"\bstate-draft\b"))
+    assert Document.objects.filter(title=WAITING_AT_FIRST_REVIEW, state=Document.State.DRAFT).count() == 1
