@@ -111,3 +111,16 @@ def test_the_piece_shows_its_number_and_the_site_its_icon(drafter, client_for, c
     assert 'rel="icon"' in page
     icon = client.get("/favicon.ico")
     assert icon.status_code == 301 and icon["Location"].endswith("review/favicon.svg")
+
+
+def test_a_refusal_shows_its_reason_in_the_history_and_the_audit_log(drafter, head, auditor, client_for):
+    document = factories.submitted_document(drafter=drafter)
+    client_for(head).post(url("return", document), {"opinion": "不行。", "review": current_review(document).pk})
+    reason = last_event(document).data["reason"]
+    assert last_event(document).action == "refused" and reason
+
+    history = client_for(drafter).get(document.get_absolute_url()).content.decode()
+    audit = client_for(auditor).get(reverse("review:audit")).content.decode()
+
+    assert f'<small class="refusal-reason">{reason}</small>' in history
+    assert f'<span class="refusal-reason">{reason}</span>' in audit
