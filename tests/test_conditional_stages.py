@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def clinic():
-    return Stage.objects.get(name="终审").workflow
+    return Stage.objects.get(name="终审", workflow__kind="").workflow
 
 
 def add_stage(workflow, name, **conditions) -> Stage:

@@ -454,12 +454,13 @@ def people(drafter, officer, head, leader, principal, publisher, outsider, depar
 
 @pytest.fixture
 def workflow(db):
-    """The one workflow that applies (the clinic's), whose definition the administrator changes."""
-    if not Workflow.objects.filter(is_active=True).exists():
+    """The one workflow that applies to everyday pieces (the clinic's), whose definition the administrator changes."""
+    everyday = Workflow.objects.filter(is_active=True, kind="")
+    if not everyday.exists():
         create_clinic_workflow(Workflow, Stage, ChecklistItem)  # emptied by an earlier transactional test
     if not ErrorCategory.objects.exists():
         create_error_categories(ErrorCategory)  # emptied likewise
-    [workflow] = Workflow.objects.filter(is_active=True)
+    [workflow] = everyday
     return workflow
 
 
