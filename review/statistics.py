@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from django.db.models import Count, F, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Department, User
 from audit.models import AuditEvent
@@ -268,6 +269,34 @@ STAGE_ORDER = ["初审", "复审", "终审", "审定"]
 
 def _stage_order(timing: Timing):
     return (STAGE_ORDER.index(timing.label) if timing.label in STAGE_ORDER else len(STAGE_ORDER), timing.label)
+
+
+def row_figures() -> list[tuple[str, str]]:
+    """Return the figures of a Row as (label in the reader's language, attribute), in the order they are shown."""
+    return [
+        (_("Submitted"), "submitted"),
+        (_("Published"), "published"),
+        (_("Returned"), "returned"),
+        (_("Rejected"), "rejected"),
+        (_("Returns per piece"), "returns_per_piece"),
+        (_("Error rate (per 10,000 characters)"), "error_rate"),
+        (_("Overdue stages"), "overdue"),
+        (_("Problems after publication"), "problems_found"),
+    ]
+
+
+def timing_figures() -> list[tuple[str, str]]:
+    """Return the figures of a Timing as (label, attribute), in the order they are shown."""
+    return [
+        (_("Decisions"), "decisions"),
+        (_("Approved"), "approved"),
+        (_("Returned"), "returned"),
+        (_("Rejected"), "rejected"),
+        (_("Average hours"), "average_hours"),
+        (_("90th percentile hours"), "p90_hours"),
+        (_("Overdue"), "overdue"),
+        (_("Error rate (per 10,000 characters)"), "error_rate"),
+    ]
 
 
 def change(now, before) -> float | None:

@@ -6,33 +6,7 @@ import io
 import xlsxwriter
 from django.utils.translation import gettext as _
 
-from .statistics import Figures
-
-
-def _row_columns():
-    return [
-        (_("Submitted"), lambda row: row.submitted),
-        (_("Published"), lambda row: row.published),
-        (_("Returned"), lambda row: row.returned),
-        (_("Rejected"), lambda row: row.rejected),
-        (_("Returns per piece"), lambda row: row.returns_per_piece),
-        (_("Error rate (per 10,000 characters)"), lambda row: row.error_rate),
-        (_("Overdue stages"), lambda row: row.overdue),
-        (_("Problems after publication"), lambda row: row.problems_found),
-    ]
-
-
-def _timing_columns():
-    return [
-        (_("Decisions"), lambda timing: timing.decisions),
-        (_("Approved"), lambda timing: timing.approved),
-        (_("Returned"), lambda timing: timing.returned),
-        (_("Rejected"), lambda timing: timing.rejected),
-        (_("Average hours"), lambda timing: timing.average_hours),
-        (_("90th percentile hours"), lambda timing: timing.p90_hours),
-        (_("Overdue"), lambda timing: timing.overdue),
-        (_("Error rate (per 10,000 characters)"), lambda timing: timing.error_rate),
-    ]
+from .statistics import Figures, row_figures, timing_figures
 
 
 def statistics_xlsx(now: Figures, before: Figures, department=None) -> bytes:
@@ -55,26 +29,26 @@ def statistics_xlsx(now: Figures, before: Figures, department=None) -> bytes:
     summary = workbook.add_worksheet(_("Summary"))
     summary.write_row(0, 0, [_("Department"), department.name if department else _("All departments")], bold)
     summary.write_row(2, 0, ["", str(now.period), str(before.period)], bold)
-    for index, (label, value) in enumerate(_row_columns(), start=3):
+    for index, (label, name) in enumerate(row_figures(), start=3):
         summary.write_string(index, 0, label)
-        cell(summary, index, 1, value(now.total))
-        cell(summary, index, 2, value(before.total))
+        cell(summary, index, 1, getattr(now.total, name))
+        cell(summary, index, 2, getattr(before.total, name))
     summary.set_column(0, 0, 34)
     summary.set_column(1, 2, 26)
 
     tables = [
-        (_("Departments"), _("Department"), now.departments, _row_columns()),
-        (_("Drafters"), _("Drafter"), now.drafters, _row_columns()),
-        (_("Stages"), _("Stage"), now.stages, _timing_columns()),
-        (_("Reviewers"), _("Reviewer"), now.reviewers, _timing_columns()),
+        (_("Departments"), _("Department"), now.departments, row_figures()),
+        (_("Drafters"), _("Drafter"), now.drafters, row_figures()),
+        (_("Stages"), _("Stage"), now.stages, timing_figures()),
+        (_("Reviewers"), _("Reviewer"), now.reviewers, timing_figures()),
     ]
     for title, first, rows, columns in tables:
         sheet = workbook.add_worksheet(title)
         sheet.write_row(0, 0, [first] + [label for label, _value in columns], bold)
         for index, row in enumerate(rows, start=1):
             sheet.write_string(index, 0, _(row.label) if first == _("Stage") else row.label)
-            for column, (_label, value) in enumerate(columns, start=1):
-                cell(sheet, index, column, value(row))
+            for column, (_label, name) in enumerate(columns, start=1):
+                cell(sheet, index, column, getattr(row, name))
         sheet.set_column(0, 0, 20)
         sheet.set_column(1, len(columns), 14)
         sheet.freeze_panes(1, 1)

@@ -79,18 +79,8 @@ def charts(now: statistics.Figures, before: statistics.Figures) -> list:
 
 def totals(now: statistics.Figures, before: statistics.Figures) -> list[tuple]:
     """Return the totals shown at the top: (label, this period, the period before, the change as text)."""
-    shown = [
-        (_("Submitted"), "submitted"),
-        (_("Published"), "published"),
-        (_("Returned"), "returned"),
-        (_("Rejected"), "rejected"),
-        (_("Returns per piece"), "returns_per_piece"),
-        (_("Error rate"), "error_rate"),
-        (_("Overdue stages"), "overdue"),
-        (_("Problems after publication"), "problems_found"),
-    ]
     rows = []
-    for label, name in shown:
+    for label, name in statistics.row_figures():
         value, previous = getattr(now.total, name), getattr(before.total, name)
         change = statistics.change(value, previous)
         rows.append((label, value, previous, "" if change is None else f"{change:+.0%}"))
