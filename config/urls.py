@@ -1,11 +1,11 @@
 from django.contrib import admin
-from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic import RedirectView
+
+from config import views
 
 urlpatterns = [
     # Browsers ask for /favicon.ico where a page names no icon (the API's JSON, a PDF): the site's own icon.
-    path("favicon.ico", RedirectView.as_view(url=static("review/favicon.svg"), permanent=True), name="favicon"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("accounts/", include("accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -1,6 +1,9 @@
-"""Error pages: the generic templates for people, JSON under /api/ (for errors raised outside the API's views)."""
+"""Error pages: the generic templates for people, JSON under /api/ (for errors raised outside the API's views);
+and the site's icon."""
 
 from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.views import defaults
 
 
@@ -32,3 +35,8 @@ def server_error(request):
     if _api(request):
         return JsonResponse({"detail": "Server error."}, status=500)
     return defaults.server_error(request)
+
+
+def favicon(request):
+    """The site's icon, where a page names none (its static URL is looked up when asked, not at start-up)."""
+    return redirect(static("review/favicon.svg"), permanent=True)
