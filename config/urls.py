@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 from config import views
 
@@ -12,6 +13,11 @@ urlpatterns = [
     path("api/", include("review.api.urls")),
     path("", include("review.urls")),
 ]
+
+# The admin under the site's own name, in the reader's language.
+admin.site.site_header = _("Imprimatur administration")
+admin.site.site_title = _("Imprimatur administration")
+admin.site.index_title = _("Workflows, people and settings")
 
 handler400 = "config.views.bad_request"
 handler403 = "config.views.permission_denied"

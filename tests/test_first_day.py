@@ -124,3 +124,10 @@ def test_a_refusal_shows_its_reason_in_the_history_and_the_audit_log(drafter, he
 
     assert f'<small class="refusal-reason">{reason}</small>' in history
     assert f'<span class="refusal-reason">{reason}</span>' in audit
+
+
+def test_the_admin_has_the_sites_own_title_in_chinese(admin_client):
+    page = admin_client.get(reverse("admin:index")).content.decode()
+
+    assert "<title>审核流程、人员与设置 | Imprimatur 管理后台</title>" in page
+    assert "Imprimatur 管理后台" in page

@@ -345,6 +345,8 @@ def test_a_table_pasted_from_word_is_kept_through_the_editor_and_its_cells_can_b
     title = "儿童义诊安排"
     drafter = page_for("drafter")
     drafter.goto("/documents/new/")
+    # The editor's toolbar speaks the reader's language.
+    expect(drafter.locator("trix-toolbar button[data-trix-attribute=bold]")).to_have_attribute("title", "粗体")
     drafter.fill("#id_title", title)
     drafter.select_option("#id_department", label="公共卫生科")
     drafter.check("input[name=channels][value=website]")
@@ -374,6 +376,7 @@ def test_a_table_pasted_from_word_is_kept_through_the_editor_and_its_cells_can_b
     drafter.click("a[href$='/edit/']")
     drafter.click("trix-editor figure")
     drafter.click("trix-editor figure .table-edit")
+    expect(drafter.locator("trix-editor figure .trix-button--remove")).to_have_text("删除")
     dialog = drafter.locator("dialog#table-editor")
     expect(dialog).to_be_visible()
     dialog.locator("td", has_text="时间").click()

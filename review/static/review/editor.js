@@ -66,7 +66,14 @@ function addHeadings() {
 }
 
 // The stored text, as the editor is about to read it: its tables become blocks the editor keeps.
+// The editor's own words (toolbar, link dialog) in the reader's language, given by the page (#editor-lang).
+function translate() {
+  const strings = document.getElementById("editor-lang");
+  if (strings) Object.assign(window.Trix.config.lang, JSON.parse(strings.textContent));
+}
+
 document.addEventListener("trix-before-initialize", (event) => {
+  translate();
   addHeadings();
   const input = event.target.inputElement;
   if (!input || !/<table/i.test(input.value)) return;
