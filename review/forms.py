@@ -198,7 +198,9 @@ class AuditFilterForm(PeriodForm):
     department = forms.ModelChoiceField(
         label=_("Department"), queryset=Department.objects.all(), required=False, empty_label=_("All")
     )
-    document = forms.IntegerField(label=_("Piece number"), required=False, min_value=1, max_value=MAX_ID)
+    document = forms.CharField(
+        label=_("Piece"), required=False, max_length=200, help_text=_("Its number, or its title.")
+    )
     actor = forms.ModelChoiceField(
         label=_("Actor"), queryset=get_user_model().objects.order_by("username"), required=False, empty_label=_("All")
     )
@@ -207,6 +209,28 @@ class AuditFilterForm(PeriodForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["action"].choices = [("", _("All")), *labels.action_choices()]
+
+    def clean_document(self) -> int | None:
+        """Return the piece's number, given as such or found by its title."""
+        given = self.cleaned_data["document"].strip()
+        if not given:
+            return None
+        if given.isascii() and given.isdigit():
+            number = int(given)
+            if not 1 <= number <= MAX_ID:
+                raise forms.ValidationError(_("No piece has this number."))
+            return number
+        numbers = list(Document.objects.filter(title=given).values_list("pk", flat=True)[:6])
+        if not numbers:
+            numbers = list(Document.objects.filter(title__icontains=given).values_list("pk", flat=True)[:6])
+        if len(numbers) == 1:
+            return numbers[0]
+        if not numbers:
+            raise forms.ValidationError(_("No piece has this title."))
+        raise forms.ValidationError(
+            _("Several pieces match this title (numbers %(numbers)s…): give the number.")
+            % {"numbers": ", ".join(str(number) for number in numbers[:5])}
+        )
 
     def criteria(self) -> dict:
         """Return the filters in the audit log's own terms, as strings (audit.forms.CriteriaForm reads them)."""

@@ -16,6 +16,7 @@ from audit.models import AuditEvent, Checkpoint, Verification
 from audit.tasks import keep_chain
 from review.models import AuditAction
 from tests import factories
+from tests.factories import zh
 
 URL = reverse("review:audit")
 VERIFY = reverse("review:audit_verify")
@@ -313,3 +314,20 @@ def test_it_refuses_verification_to_people_without_the_auditor_role(client_for, 
 def test_it_starts_verification_by_post_only(client_for, auditor):
     assert client_for(auditor).get(VERIFY).status_code == 405
     assert not Verification.objects.exists()
+
+
+def test_the_piece_filter_takes_its_title_too(client_for, auditor, drafter):
+    flu = factories.make_document(drafter=drafter, title="流感疫苗接种通知")
+    factories.make_document(drafter=drafter, title="义诊活动通知")
+    factories.make_document(drafter=drafter, title="义诊活动预告")
+    client = client_for(auditor)
+
+    by_title = client.get(URL, {"document": "流感疫苗接种通知"})
+    by_part = client.get(URL, {"document": "流感疫苗"})
+    several = client.get(URL, {"document": "义诊活动"})
+    nothing = client.get(URL, {"document": "没有这篇"})
+
+    for response in (by_title, by_part):
+        assert {event.object_id for event in response.context["page"]["rows"]} == {flu.pk}
+    assert not several.context["page"]["rows"] and 'value="义诊活动"' in several.text
+    assert zh("No piece has this title.") in nothing.text and not nothing.context["page"]["rows"]

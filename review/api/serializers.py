@@ -545,7 +545,7 @@ class AuditFilterSerializer(serializers.Serializer):
     since = serializers.DateField(required=False, help_text=_("From this day (local time zone)."))
     until = serializers.DateField(required=False, help_text=_("Until this day, included."))
     department = serializers.IntegerField(required=False)
-    document = serializers.IntegerField(required=False)
+    document = serializers.CharField(required=False, help_text=_("The piece: its number, or its title."))
     actor = serializers.IntegerField(required=False)
     action = serializers.CharField(required=False, help_text=_("An action code, e.g. approved or login_failed."))
 
