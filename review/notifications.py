@@ -32,13 +32,12 @@ from django.tasks import task
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from accounts.models import Delegation
 from accounts.services import group_name
 
 from . import robots
 from .models import Document, RouteStage, StageReview
 from .models.notifications import Channel, Delivery, Event, Notification, NotificationSettings, Robot
-from .permissions import publisher_groups
+from .permissions import may_act_at, publisher_groups
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
@@ -79,10 +78,7 @@ def recipients(event: str, document: Document, actor, stage: RouteStage | None, 
     if event in (Event.AWAITING, Event.DUE_SOON, Event.OVERDUE):
         signed_here = signed.filter(stage=stage, round=document.round)  # co-signed already
         who = (
-            _may_act_at(document, stage)
-            & ~drafter
-            & ~_people_of(signed.exclude(stage=stage))
-            & ~_people_of(signed_here)
+            may_act_at(document, stage) & ~drafter & ~_people_of(signed.exclude(stage=stage)) & ~_people_of(signed_here)
         )
     elif event == Event.PASSED:
         who = drafter
@@ -93,7 +89,7 @@ def recipients(event: str, document: Document, actor, stage: RouteStage | None, 
     elif event == Event.ESCALATED:
         who = Q(groups__name=group_name(stage.escalate_to, document.department_id))
     elif event == Event.WITHDRAWN:
-        who = signers | (_may_act_at(document, stage) if stage else Q(pk__in=[]))
+        who = signers | (may_act_at(document, stage) if stage else Q(pk__in=[]))
         this_round = StageReview.objects.filter(document=document, round=document.round)
         if this_round.exists() and not this_round.exclude(decision=StageReview.Decision.APPROVED).exists():
             who |= Q(groups__name__in=publisher_groups(document))  # they were told it may go out
@@ -108,13 +104,6 @@ def _people_of(signatures) -> Q:
     return Q(pk__in=signatures.values("decided_by")) | Q(
         pk__in=signatures.filter(on_behalf_of__isnull=False).values("on_behalf_of")
     )
-
-
-def _may_act_at(document: Document, stage: RouteStage) -> Q:
-    """Return who holds the stage's role for the piece: its holders, and their deputies while a delegation holds."""
-    group = group_name(stage.role, document.department_id)
-    deputies = Delegation.objects.in_force().filter(group__name=group).values("deputy")
-    return Q(groups__name=group) | Q(pk__in=deputies)
 
 
 @task()

@@ -21,7 +21,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from django_fsm import has_transition_perm
 
-from accounts.models import Membership
+from accounts.models import Delegation, Membership
 from accounts.services import group_name, role_group, role_group_drift
 from audit.verify import register_integrity_check
 
@@ -89,6 +89,14 @@ def expected_grants(document: Document) -> set[tuple[str, str]]:
 def publisher_groups(document: Document) -> tuple[str, str]:
     """Return the groups of the publishers who may publish the piece: its department's and the organisation's."""
     return group_name(Role.PUBLISHER, document.department_id), group_name(Role.PUBLISHER, None)
+
+
+def may_act_at(document: Document, stage) -> Q:
+    """Return the condition on people who hold `stage`'s role for the piece: its holders, and their deputies while
+    a delegation holds (four eyes is for review_refusal to apply)."""
+    group = group_name(stage.role, document.department_id)
+    deputies = Delegation.objects.in_force().filter(group__name=group).values("deputy")
+    return Q(groups__name=group) | Q(pk__in=deputies)
 
 
 def current_grants(document: Document) -> set[tuple[str, str]]:

@@ -15,12 +15,11 @@ from contextlib import contextmanager
 import nh3
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, has_transition_perm
 
-from accounts.models import Delegation, Department, Membership, User
+from accounts.models import Department, Membership, User
 from accounts.services import group_name
 from accounts.signature import SignatureRefused, check_signature
 from audit.labels import Action as AuditLogAction
@@ -891,9 +890,7 @@ def reassign_candidates(document: Document) -> list[User]:
     stage = document.current_stage
     if stage is None:
         return []
-    group = group_name(stage.role, document.department_id)
-    deputies = Delegation.objects.in_force().filter(group__name=group).values("deputy")
-    people = User.objects.filter(Q(groups__name=group) | Q(pk__in=deputies), is_active=True)
+    people = User.objects.filter(permissions.may_act_at(document, stage), is_active=True)
     return [person for person in people.distinct().order_by("username") if document.review_refusal(person) is None]
 
 

@@ -270,14 +270,8 @@ class Document(ConcurrentTransitionMixin, models.Model):
         through_role = DocumentGroupObjectPermission.objects.filter(
             content_object=self, group__user=user, permission__codename=codename
         )
-        return direct.exists() or through_role.exists() or self._lent_to(user, codename)
-
-    def _lent_to(self, user, codename: str) -> bool:
-        """Return whether a role lent to `user` (a delegation in force) holds `codename` on this piece."""
-        groups = Delegation.objects.in_force().filter(deputy=user).values("group")
-        return DocumentGroupObjectPermission.objects.filter(
-            content_object=self, group__in=groups, permission__codename=codename
-        ).exists()
+        lent = Document.objects.filter(pk=self.pk)._lent(user, codename)  # a role lent to them holds it
+        return direct.exists() or through_role.exists() or lent.exists()
 
     def acting_for(self, user):
         """Return whom `user` acts for at the current stage: None when they hold its role themselves, else the

@@ -149,7 +149,7 @@ class Command(BaseCommand):
                 if decision == "pending" and position == approved and state == "in_review":
                     document.current_stage = stage
                     review.started_at = now
-                    review.due_at = deadlines.add_working_hours(now, stage.time_limit) if stage.time_limit else None
+                    review.due_at = deadlines.due_at(stage, document, now)
                     document.stage_due_at = review.due_at
                     checklists.extend(
                         RouteChecklistItem(stage=stage, part=item.part, position=item.position, text=item.text)
