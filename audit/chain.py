@@ -128,6 +128,14 @@ def genuine(signature: str, text: str) -> bool:
     return hmac.compare_digest(signature, sign(text))
 
 
+def time_text_sql(vendor: str, column: str) -> str:
+    """Return an SQL expression that writes the stored time `column` as time_text writes it."""
+    if vendor == "postgresql":
+        return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+    # SQLite keeps a time as UTC text, "YYYY-MM-DD HH:MM:SS[.ffffff]" (no fraction when it is zero).
+    return f"replace({column}, ' ', 'T') || (CASE WHEN length({column}) = 19 THEN '.000000Z' ELSE 'Z' END)"
+
+
 def canonical_sql(vendor: str) -> str:
     """Return an SQL expression that builds an event's canonical form from its stored columns.
 
@@ -137,17 +145,15 @@ def canonical_sql(vendor: str) -> str:
     if vendor == "postgresql":
         as_text = {
             "sequence": "sequence::text",
-            "created_at": """to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')""",
+            "created_at": time_text_sql(vendor, "created_at"),
             "actor_id": "COALESCE(actor_id::text, '')",
             "object_id": "COALESCE(object_id::text, '')",
         }
         function, placeholder = "format", "%s:%s"
     else:
-        # SQLite keeps a time as UTC text, "YYYY-MM-DD HH:MM:SS[.ffffff]" (no fraction when it is zero).
         as_text = {
             "sequence": "CAST(sequence AS TEXT)",
-            "created_at": "replace(created_at, ' ', 'T') || "
-            "(CASE WHEN length(created_at) = 19 THEN '.000000Z' ELSE 'Z' END)",
+            "created_at": time_text_sql(vendor, "created_at"),
             "actor_id": "COALESCE(CAST(actor_id AS TEXT), '')",
             "object_id": "COALESCE(CAST(object_id AS TEXT), '')",
         }

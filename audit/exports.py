@@ -24,12 +24,13 @@ from pathlib import Path
 
 import xlsxwriter
 from django.core.files import File
-from django.db.models import Count, Max, Min
-from django.utils import timezone
+from django.db.models import Count, ExpressionWrapper, F, Func, Max, Min, TextField, Value
+from django.db.models.functions import Cast, Coalesce
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from . import labels
-from .chain import HASHED_FIELDS, time_text
+from . import chain, labels
+from .chain import HASHED_FIELDS
 from .models import AuditEvent, ChainHead, Checkpoint, ExportJob
 from .pdf import write_audit_pdf
 
@@ -80,20 +81,26 @@ def bounded(events, head: ChainHead):
 
 
 def rows(events) -> Iterator[tuple]:
-    """Yield the export columns of each event, reading the table in chunks."""
-    return events.values_list(*COLUMNS).iterator(chunk_size=CHUNK_ROWS)
+    """Yield the export columns of each event, `data` as its stored JSON text, reading the table in chunks."""
+    # The stored text is already the canonical JSON that was hashed: reading it as text spares a parse per row.
+    stored = events.annotate(data_text=ExpressionWrapper(F("data"), output_field=TextField()))
+    return stored.values_list(*(name if name != "data" else "data_text" for name in COLUMNS)).iterator(
+        chunk_size=CHUNK_ROWS
+    )
 
 
 _SEQUENCE, _CREATED_AT, _DATA = COLUMNS.index("sequence"), COLUMNS.index("created_at"), COLUMNS.index("data")
 
 
 def plain_rows(events) -> Iterator[list]:
-    """Yield each event's columns ready for a cell: the time in the local zone, the data as JSON text, no None."""
+    """Yield each event's columns ready for a cell: the time in the local zone, the data as its JSON text.
+
+    A missing actor or object is None, which the CSV and XLSX writers both leave empty.
+    """
     zone = timezone.get_current_timezone()
     for row in rows(events):
-        values = ["" if value is None else value for value in row]
+        values = list(row)
         values[_CREATED_AT] = row[_CREATED_AT].astimezone(zone).isoformat(timespec="microseconds")
-        values[_DATA] = json.dumps(row[_DATA], ensure_ascii=False, sort_keys=True)
         yield values
 
 
@@ -102,17 +109,68 @@ def neutralised(values: list) -> list:
     return ["'" + value if value.__class__ is str and value.startswith(FORMULA_TRIGGERS) else value for value in values]
 
 
-def csv_chunks(events, tally: Tally) -> Iterator[bytes]:
-    """Yield the events as UTF-8 CSV (with a BOM, so Excel reads the Chinese), one chunk at a time."""
+# The columns whose text can come from people or requests. The others are numbers, the time, an address in one
+# written form and hex digests, none of which can begin like a formula: checking them would only cost time.
+FREE_TEXT = tuple(
+    index
+    for index, name in enumerate(COLUMNS)
+    if name not in {"sequence", "created_at", "actor_id", "object_id", "ip_address", "prev_hash", "hash", "signature"}
+)
+
+
+def _neutralise_free_text(values: list) -> list:
+    """Neutralise, in place, the cells of `values` that could hold a formula (see FREE_TEXT); return `values`."""
+    for index in FREE_TEXT:
+        if values[index].startswith(FORMULA_TRIGGERS):
+            values[index] = "'" + values[index]
+    return values
+
+
+# Codes a reader wants in words: each gets a column of its own beside the codes, in the reader's language.
+WORDED = tuple(COLUMNS.index(name) for name in ("action", "actor_role", "from_state", "to_state"))
+_ACTION = COLUMNS.index("action")
+
+
+def worded_headers() -> list[str]:
+    """Return the headers of a CSV for people: every column's name, then the columns of codes in words."""
+    return [
+        *column_labels(),
+        *(_("%(column)s, in words") % {"column": column_labels()[index]} for index in WORDED),
+        _("Reason refused"),
+    ]
+
+
+def worded(values: list, words: dict[str, str]) -> list:
+    """Return a row's cells followed by its codes in words and, for a refusal, its reason.
+
+    `words` keeps the labels already looked up: a few codes cover the whole log.
+    """
+    reason = ""
+    if values[_ACTION] == labels.Action.REFUSED:
+        data = json.loads(values[_DATA])
+        reason = (data.get("reasons") or {}).get(translation.get_language()) or data.get("reason", "")
+    for code in (values[index] for index in WORDED):
+        if code not in words:
+            words[code] = labels.label(code) if code else ""
+    return [*values, *(words[values[index]] for index in WORDED), reason]
+
+
+def csv_chunks(events, tally: Tally, *, in_words: bool = False) -> Iterator[bytes]:
+    """Yield the events as UTF-8 CSV (with a BOM, so Excel reads the Chinese), one chunk at a time.
+
+    `in_words` makes the CSV a person reads (a download from the audit page): headers in the active language,
+    and the codes of actions, roles and states also in words, in columns of their own after the codes.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
+    writer.writerow(worded_headers() if in_words else COLUMNS)
     yield _hashed(UTF8_BOM + buffer.getvalue().encode(), tally)
     buffer.seek(0)
     buffer.truncate()
+    words = {}
     for values in plain_rows(events):
         tally.count(values[_SEQUENCE])
-        writer.writerow(neutralised(values))
+        writer.writerow(neutralised(worded(values, words)) if in_words else _neutralise_free_text(values))
         if buffer.tell() >= CHUNK_BYTES:
             yield _hashed(buffer.getvalue().encode(), tally)
             buffer.seek(0)
@@ -122,20 +180,70 @@ def csv_chunks(events, tally: Tally) -> Iterator[bytes]:
 
 
 def jsonl_chunks(events, tally: Tally) -> Iterator[bytes]:
-    """Yield the events as JSON Lines: one object per event, every hashed field as the chain hashes it."""
+    """Yield the events as JSON Lines: one object per event, every hashed field as the chain hashes it.
+
+    The database writes each line itself (json_line), several times quicker than encoding each row here.
+    """
+    records = events.annotate(json_line=json_line()).values_list("sequence", "json_line")
     lines, size = [], 0
-    for row in rows(events):
-        tally.count(row[_SEQUENCE])
-        record = dict(zip(COLUMNS, row, strict=True))
-        record["created_at"] = time_text(record["created_at"])
-        line = json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+    for sequence, line in records.iterator(chunk_size=CHUNK_ROWS):
+        tally.count(sequence)
         lines.append(line)
-        size += len(line)
+        size += len(line) + 1
         if size >= CHUNK_BYTES:
-            yield _hashed("".join(lines).encode(), tally)
+            yield _hashed(("\n".join(lines) + "\n").encode(), tally)
             lines, size = [], 0
     if lines:
-        yield _hashed("".join(lines).encode(), tally)
+        yield _hashed(("\n".join(lines) + "\n").encode(), tally)
+
+
+class JSONString(Func):
+    """A text as a JSON string, escaped as Python's json.dumps(ensure_ascii=False) escapes it."""
+
+    output_field = TextField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return super().as_sql(compiler, connection, function="json_quote", **extra)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return super().as_sql(compiler, connection, template="to_json(%(expressions)s)::text", **extra)
+
+
+class UTCText(Func):
+    """A stored time as chain.time_text writes it: UTC, to the microsecond, ending in Z."""
+
+    output_field = TextField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return super().as_sql(compiler, connection, template=chain.time_text_sql("sqlite", "%(expressions)s"), **extra)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        template = chain.time_text_sql("postgresql", "%(expressions)s")
+        return super().as_sql(compiler, connection, template=template, **extra)
+
+
+class Joined(Func):
+    """Texts joined end to end with ||, flat (Concat nests pairs, too deep for SQLite's parser at this length)."""
+
+    arg_joiner = " || "
+    template = "(%(expressions)s)"
+    output_field = TextField()
+
+
+def json_line() -> Joined:
+    """Return the expression of an event's JSON Lines record: exactly what json.dumps would write for it."""
+    parts = []
+    for name in COLUMNS:
+        if name == "created_at":
+            value = JSONString(UTCText(F(name)))
+        elif name == "data":
+            value = F(name)  # its canonical JSON text, as stored
+        elif name in {"sequence", "actor_id", "object_id"}:
+            value = Coalesce(Cast(F(name), TextField()), Value("null"))
+        else:
+            value = JSONString(F(name))
+        parts += [Value(("{" if name == COLUMNS[0] else ",") + json.dumps(name) + ":"), value]
+    return Joined(*parts, Value("}"))
 
 
 def _hashed(chunk: bytes, tally: Tally) -> bytes:
@@ -314,8 +422,13 @@ def open_job(job: ExportJob) -> ExportJob:
 def stream_job(job: ExportJob, events) -> Iterator[bytes]:
     """Yield a streamed export's bytes; when the last one is sent, record the figures on the job."""
     tally = Tally()
+    events = bounded(events, job.head)
+    if job.format == Format.CSV and job.language:
+        chunks = _in_language(job.language, csv_chunks(events, tally, in_words=True))
+    else:
+        chunks = STREAMS[job.format](events, tally)
     try:
-        yield from STREAMS[job.format](bounded(events, job.head), tally)
+        yield from chunks
     except GeneratorExit:
         job.mark_failed(_("The download was interrupted after %(rows)s rows.") % {"rows": tally.row_count})
         raise
@@ -323,6 +436,16 @@ def stream_job(job: ExportJob, events) -> Iterator[bytes]:
         job.mark_failed(str(error))
         raise
     _finish(job, tally)
+
+
+def _in_language(language: str, chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """Yield `chunks`, each made in `language`: a streamed response is read after its view has returned."""
+    while True:
+        with translation.override(language):
+            chunk = next(chunks, None)
+        if chunk is None:
+            return
+        yield chunk
 
 
 def _finish(job: ExportJob, tally: Tally) -> None:

@@ -2,8 +2,8 @@
 started afresh ("spawn") can import and run it without setting Django up."""
 
 import hashlib
-import hmac
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import psycopg
@@ -19,6 +19,28 @@ class RangeResult:
     problem: str = ""
 
 
+def hmac_sha256(key: bytes) -> Callable[[bytes], str]:
+    """Return a function that gives the hex HMAC-SHA256 of a message under `key`, as hmac.digest does.
+
+    HMAC (RFC 2104) hashes the key twice, padded, ahead of every message: here those two states are computed once
+    and copied for each message, about three times quicker than hmac.digest for a chain's 64-character hashes.
+    """
+    if len(key) > 64:  # SHA-256's block size
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(64, b"\0")
+    inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in key))
+    outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in key))
+
+    def digest(message: bytes) -> str:
+        inner_hash = inner.copy()
+        inner_hash.update(message)
+        outer_hash = outer.copy()
+        outer_hash.update(inner_hash.digest())
+        return outer_hash.hexdigest()
+
+    return digest
+
+
 def check_range(cursor, sql: str, first: int, last: int, key: bytes, *, hashed: bool = False) -> RangeResult:
     """Check the events `sql` selects (first..last): contiguous, each matching its hash and its signature.
 
@@ -29,7 +51,7 @@ def check_range(cursor, sql: str, first: int, last: int, key: bytes, *, hashed: 
     cursor.execute(sql)
     expected, prev_hash = first, None
     # Plain comparisons: the verifier answers no one, so there is no timing to hide.
-    sha256, digest = hashlib.sha256, hmac.digest
+    sha256, signed = hashlib.sha256, hmac_sha256(key)
     for sequence, stored_prev, stored_hash, signature, canonical in cursor:
         if sequence != expected:
             result.bad_sequence, result.problem = expected, f"event {expected} is missing"
@@ -43,7 +65,7 @@ def check_range(cursor, sql: str, first: int, last: int, key: bytes, *, hashed: 
         if computed != stored_hash:
             result.bad_sequence, result.problem = sequence, "its content does not match its hash"
             return result
-        if digest(key, stored_hash.encode(), "sha256").hex() != signature:
+        if signed(stored_hash.encode()) != signature:
             result.bad_sequence, result.problem = sequence, "its signature is not genuine (made without the key)"
             return result
         prev_hash = result.last_hash = stored_hash

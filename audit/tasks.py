@@ -1,6 +1,8 @@
 """Background work on the audit log, run by the worker (immediately in tests)."""
 
+from django.conf import settings
 from django.tasks import task
+from django.utils import translation
 
 from .exports import run_job
 from .forms import events_matching
@@ -17,7 +19,8 @@ def export_audit_log(job_id: int) -> None:
     except ValueError as error:
         job.mark_failed(str(error))
         return
-    run_job(job, events)
+    with translation.override(job.language or settings.LANGUAGE_CODE):  # the words of whoever asked for it
+        run_job(job, events)
 
 
 @task()

@@ -5,13 +5,16 @@
 For each size it builds a fresh SQLite database (and a PostgreSQL one when DATABASE_URL is set: a new
 database on that server, dropped afterwards), fills it with N correctly chained and signed events by bulk
 insert, then measures, each in a fresh process so that the peak resident memory belongs to that step alone:
-CSV and JSON Lines export, XLSX export (up to --xlsx-limit events), the full verification (`verify_audit`'s
-work), an incremental verification after 1,000 new events (the worker's work every minute), and the audit
-page as an auditor sees it (median of 20 requests).
+CSV and JSON Lines export beside the database's own dump of the same rows (the sqlite3 CLI's -csv, PostgreSQL's
+COPY ... TO STDOUT CSV through psql) with the ratio, XLSX export (up to --xlsx-limit events), the full
+verification (`verify_audit`'s work), an incremental verification after 1,000 new events (the worker's work
+every minute), and the audit page as an auditor sees it (median of 20 requests).
 
 Time is measured on a plain run; the tracemalloc peak (Python allocations) on a second, traced run (up to
 --trace-limit events), since tracing slows Python down severalfold. ru_maxrss is the process's peak resident
-set, Django included: flat from 100,000 to 1,000,000 events is what constant memory looks like.
+set, Django included: flat from 100,000 to 1,000,000 events is what constant memory looks like. "cpu" is the
+processor time of the step's own process (a dump's is its client's; the database server's own work is not in it):
+on a busy machine it varies less than the elapsed time, which is what the ratios use.
 """
 
 import argparse
@@ -99,19 +102,20 @@ def step_export(export_format: str, trace: bool) -> dict:
     from audit.exports import bounded, write_export
     from audit.models import AuditEvent
 
-    def run() -> tuple[float, object, int]:
+    def run() -> tuple[float, float, object, int]:
         head = AuditEvent.objects.head()
         with tempfile.TemporaryFile() as output:
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             tally = write_export(export_format, bounded(AuditEvent.objects.all(), head), output, summary={})
-            elapsed = time.perf_counter() - started
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
             size = output.seek(0, os.SEEK_END)
-        return elapsed, tally, size
+        return elapsed, cpu, tally, size
 
     rss_before = rss_mib()
-    elapsed, tally, size = run()
+    elapsed, cpu, tally, size = run()
     result = {
         "seconds": elapsed,
+        "cpu_s": cpu,
         "rows": tally.row_count,
         "mib": size / 2**20,
         "rows_per_s": tally.row_count / elapsed,
@@ -124,6 +128,26 @@ def step_export(export_format: str, trace: bool) -> dict:
         result["tracemalloc_peak_mib"] = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
     return result
+
+
+def step_dump(database_url: str) -> dict:
+    """Time the database's own CSV dump of the rows an export writes (same columns, same order), to /dev/null."""
+    from django.db import connection
+
+    from audit.exports import COLUMNS
+
+    select = f"SELECT {', '.join(COLUMNS)} FROM audit_event ORDER BY sequence"
+    if connection.vendor == "sqlite":
+        command = ["sqlite3", "-csv", "-header", connection.settings_dict["NAME"], select]
+    else:
+        command = ["psql", "--no-psqlrc", "-q", "-d", database_url, "-c", f"COPY ({select}) TO STDOUT CSV HEADER"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return {"seconds": elapsed, "cpu_s": cpu, "tool": command[0]}
 
 
 def step_verify() -> dict:
@@ -245,11 +269,19 @@ def bench(vendor: str, count: int, *, xlsx_limit: int, trace_limit: int) -> None
         formats = ["csv", "jsonl"] + (["xlsx"] if count <= xlsx_limit else [])
         trace = count <= trace_limit
         trace_args = ["--trace"] if trace else []
+        run_step(database.url, "--step", "dump")  # once first, so that both read a warm cache
+        baseline = run_step(database.url, "--step", "dump")
+        print(
+            f"{baseline['tool']} dump {baseline['seconds']:7.2f} s  (cpu {baseline['cpu_s']:.2f} s): "
+            "the database's own CSV of the same rows",
+            flush=True,
+        )
         for export_format in formats:
             figures = run_step(database.url, "--step", export_format, *trace_args)
             peak = f"tracemalloc peak {figures['tracemalloc_peak_mib']:6.1f} MiB, " if trace else ""
             print(
-                f"{export_format:<6} export {figures['seconds']:7.1f} s  ({figures['rows_per_s']:,.0f} rows/s, "
+                f"{export_format:<6} export {figures['seconds']:7.2f} s  (cpu {figures['cpu_s']:.2f} s, "
+                f"{figures['seconds'] / baseline['seconds']:.1f}× the dump; {figures['rows_per_s']:,.0f} rows/s, "
                 f"{figures['mib']:,.0f} MiB file); {peak}maxrss {figures['maxrss_mib']:.0f} MiB "
                 f"(after start-up {figures['rss_before_mib']:.0f} MiB)",
                 flush=True,
@@ -301,6 +333,8 @@ def main() -> None:
             result = step_verify()
         elif args.step == "incremental":
             result = step_incremental(args.count)
+        elif args.step == "dump":
+            result = step_dump(args.database)
         elif args.step == "page":
             result = step_page()
         else:

@@ -51,7 +51,7 @@ INSTALLED_APPS = [
     "audit",
     "accounts",
     "review",
-    "axes",
+    "accounts.apps.AxesConfig",  # django-axes, with a name in the admin
 ]
 
 MIDDLEWARE = [
@@ -127,8 +127,10 @@ AUTHENTICATION_BACKENDS = [
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row; visitors must log in.
 GUARDIAN_RAISE_403 = False
 
+# The first hashes new passwords; the others still verify older hashes, which are rehashed with the first at the
+# next login or signature (accounts/hashers.py says why these parameters).
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "accounts.hashers.OWASPArgon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -153,13 +155,36 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", BASE_DIR / "staticfiles"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Production: hashed names, and gzip and Brotli copies made by collectstatic (about 40 s of CPU on a small
+    # machine); DJANGO_STATIC_COMPRESS=0 skips the copies, e.g. where the proxy in front compresses.
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if env_bool("DJANGO_STATIC_COMPRESS", True)
+        else "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
     },
 }
 MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT", BASE_DIR / "media"))
+# Several app servers (docs/deployment.md) share uploads and export files through S3-compatible object storage:
+# set the bucket and every other server sees what one wrote. The objects stay private (no ACL, signed URLs); the
+# application reads them and serves them itself, after its permission checks. boto3 reads the credentials
+# (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) from the environment itself, so they need not pass through settings.
+if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ["AWS_STORAGE_BUCKET_NAME"],
+            "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL") or None,  # unset: Amazon S3 itself
+            "region_name": os.environ.get("AWS_S3_REGION_NAME") or None,
+            "addressing_style": os.environ.get("AWS_S3_ADDRESSING_STYLE") or None,  # "path" for most MinIO set-ups
+            "location": os.environ.get("AWS_LOCATION", ""),  # a key prefix, to share a bucket
+            "default_acl": None,
+            "querystring_auth": True,
+            # Names are generated (attachments, exports); never replace an object another server wrote.
+            "file_overwrite": False,
+        },
+    }
 
 TASKS = {
     "default": {

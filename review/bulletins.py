@@ -9,12 +9,13 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import translation
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Membership, User
 
 from . import services
 from .models import Bulletin, BulletinItem, Channel, Document, Kind
+from .reasons import reason
 
 # How far back an editor looks for pieces to put in an issue.
 CANDIDATE_DAYS = 92
@@ -53,13 +54,15 @@ def assembled_body(*, editor_note: str, items: list[Item]) -> str:
 
 def _check(user: User, items: list[Item]) -> None:
     if not items:
-        raise services.Invalid(_("Choose at least one piece for the issue."), field="pieces")
+        raise services.Invalid(gettext_lazy("Choose at least one piece for the issue."), field="pieces")
     visible = set(candidates(user).values_list("pk", flat=True))
     for item in items:
         if item.source.pk not in visible:
             raise services.Invalid(
-                _("《%(title)s》 cannot go in an issue: only approved pieces you may read.")
-                % {"title": item.source.title},
+                reason(
+                    gettext_lazy("《%(title)s》 cannot go in an issue: only approved pieces you may read."),
+                    title=item.source.title,
+                ),
                 field="pieces",
             )
 
@@ -102,7 +105,7 @@ def save_issue(
             bulletin.save()
     except IntegrityError:
         raise services.Invalid(
-            _("Issue %(number)s of %(year)s exists already.") % {"number": number, "year": issued_on.year},
+            reason(gettext_lazy("Issue %(number)s of %(year)s exists already."), number=number, year=issued_on.year),
             field="number",
         ) from None
     bulletin.items.all().delete()

@@ -1,13 +1,13 @@
 from functools import cached_property, partial
 
-from django.db.models import Q
+from django.db.models import Exists, Func, Q, Subquery
 from django.utils.functional import SimpleLazyObject
 
-from accounts.models import Delegation, Membership
+from accounts.models import Delegation, Membership, User
 
 from .models import Document, Notification
 from .models.choices import REVIEWER_ROLES
-from .permissions import LEADER_ROLES, can_audit, can_keep_register
+from .permissions import LEADER_ROLES, audit_permission
 
 Role = Membership.Role
 
@@ -18,13 +18,50 @@ class Navigation:
 
     def __init__(self, user):
         self.user = user
+        self.counted = {}  # what the view counted already, e.g. {"queue_count": 12}
+
+    @cached_property
+    def memberships(self) -> set[tuple[str, bool]]:
+        """The roles the user holds (held True) and those lent to them now (held False): one query."""
+        lent = Delegation.objects.in_force().filter(deputy=self.user).values("membership")
+        held_or_lent = Membership.objects.filter(Q(user=self.user) | Q(pk__in=lent))
+        return {(role, user_id == self.user.pk) for role, user_id in held_or_lent.values_list("role", "user_id")}
 
     @cached_property
     def roles(self) -> set[str]:
-        """The roles the user holds, and those lent to them now (one query)."""
-        lent = Delegation.objects.in_force().filter(deputy=self.user).values("membership")
-        held_or_lent = Membership.objects.filter(Q(user=self.user) | Q(pk__in=lent))
-        return set(held_or_lent.values_list("role", flat=True))
+        """The roles the user holds, and those lent to them now."""
+        return {role for role, _held in self.memberships}
+
+    @cached_property
+    def figures(self) -> dict:
+        """The counts the navigation shows and whether the user may audit, in one query; each count only where a
+        role calls for it and the view has not counted it already (the queue's page counts its pieces anyway)."""
+        wanted = {"unread_count": _count(Notification.objects.filter(recipient=self.user, read_at=None))}
+        if not self.user.is_superuser:
+            wanted["can_audit"] = Exists(audit_permission(self.user))
+        if self.is_reviewer and "queue_count" not in self.counted:
+            wanted["queue_count"] = _count(Document.objects.awaiting(self.user))
+        if self.is_publisher:
+            wanted["publish_count"] = _count(
+                Document.objects.to_publish(self.user).filter(state=Document.State.APPROVED)
+            )
+        if self.is_drafter:
+            wanted["returned_count"] = _count(Document.objects.filter(drafter=self.user, state=Document.State.RETURNED))
+        return {**self.counted, **User.objects.filter(pk=self.user.pk).values(**wanted).get()}
+
+    @cached_property
+    def can_audit(self) -> bool:
+        # As permissions.can_audit: superusers, and active users holding the permission.
+        return self.user.is_active and (self.user.is_superuser or bool(self.figures["can_audit"]))
+
+    @cached_property
+    def can_keep_register(self) -> bool:
+        # As permissions.can_keep_register: auditors, and the publishers (their own role, not a lent one).
+        return self.can_audit or (self.user.is_active and (Role.PUBLISHER, True) in self.memberships)
+
+    @cached_property
+    def can_see_statistics(self) -> bool:
+        return self.can_audit or bool(self.roles & LEADER_ROLES)
 
     @cached_property
     def is_reviewer(self) -> bool:
@@ -38,25 +75,33 @@ class Navigation:
     def is_publisher(self) -> bool:
         return Role.PUBLISHER in self.roles
 
-    @cached_property
+    @property
     def queue_count(self) -> int:
-        return Document.objects.awaiting(self.user).count() if self.is_reviewer else 0
+        return self.figures.get("queue_count", 0)
 
-    @cached_property
+    @property
     def publish_count(self) -> int:
-        if not self.is_publisher:
-            return 0
-        return Document.objects.to_publish(self.user).filter(state=Document.State.APPROVED).count()
+        return self.figures.get("publish_count", 0)
 
-    @cached_property
+    @property
     def returned_count(self) -> int:
-        if Role.DRAFTER not in self.roles:
-            return 0
-        return Document.objects.filter(drafter=self.user, state=Document.State.RETURNED).count()
+        return self.figures.get("returned_count", 0)
 
-    @cached_property
+    @property
     def unread_count(self) -> int:
-        return Notification.objects.filter(recipient=self.user, read_at=None).count()
+        return self.figures["unread_count"]
+
+    @classmethod
+    def of(cls, request) -> "Navigation":
+        """Return the request's navigation: one per request, so a view can hand it what it has counted."""
+        if not hasattr(request, "_navigation"):
+            request._navigation = cls(request.user)
+        return request._navigation
+
+
+def _count(queryset) -> Subquery:
+    """Return the count of `queryset` as a subquery (COUNT without GROUP BY: one row, whatever it holds)."""
+    return Subquery(queryset.order_by().annotate(count=Func("pk", function="COUNT")).values("count")[:1])
 
 
 def navigation(request):
@@ -64,13 +109,9 @@ def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    nav = Navigation(user)
+    nav = Navigation.of(request)
     shown = (
         "queue_count", "publish_count", "returned_count", "unread_count", "is_reviewer", "is_publisher", "is_drafter",
+        "can_audit", "can_keep_register", "can_see_statistics",
     )  # fmt: skip
-    return {
-        **{name: SimpleLazyObject(partial(getattr, nav, name)) for name in shown},
-        "can_audit": SimpleLazyObject(lambda: can_audit(user)),
-        "can_keep_register": SimpleLazyObject(lambda: can_keep_register(user)),
-        "can_see_statistics": SimpleLazyObject(lambda: can_audit(user) or bool(nav.roles & LEADER_ROLES)),
-    }
+    return {name: SimpleLazyObject(partial(getattr, nav, name)) for name in shown}

@@ -13,6 +13,7 @@ from collections import Counter
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Membership, User
 from audit.models import AuditEvent
@@ -43,7 +44,7 @@ def _record(action: str, *, user: User | None, review: ReadingReview, obj=None, 
 
 def check_leader(user: User) -> None:
     if not is_leader(user):
-        raise NotAllowed(_("Only leaders and administrators open and close post-publication reviews."))
+        raise NotAllowed(gettext_lazy("Only leaders and administrators open and close post-publication reviews."))
 
 
 @transaction.atomic
@@ -55,9 +56,9 @@ def open_review(
         check_leader(by)
     reviewers = list(reviewers)
     if not reviewers:
-        raise Invalid(_("Choose who reads the publications again."), field="reviewers")
+        raise Invalid(gettext_lazy("Choose who reads the publications again."), field="reviewers")
     if until < since:
-        raise Invalid(_("The start of the period comes after its end."), field="until")
+        raise Invalid(gettext_lazy("The start of the period comes after its end."), field="until")
     review = ReadingReview.objects.create(
         title=title or _("Post-publication review %(period)s") % {"period": Period(since, until)},
         since=since,
@@ -93,9 +94,9 @@ def may_record(review: ReadingReview, user: User) -> bool:
 def check_reader(review: ReadingReview, user: User) -> None:
     """Raise unless `user` may record findings in the review now: one of its readers, while it is open."""
     if not review.reviewers.filter(pk=user.pk).exists():
-        raise NotAllowed(_("You are not one of this review's readers."))
+        raise NotAllowed(gettext_lazy("You are not one of this review's readers."))
     if review.closed_at is not None:
-        raise Conflict(_("This review is closed."))
+        raise Conflict(gettext_lazy("This review is closed."))
 
 
 def record_finding(**arguments) -> ReadingFinding:
@@ -120,14 +121,14 @@ def _record_finding(
     review = ReadingReview.objects.select_for_update().get(pk=review.pk)
     check_reader(review, user)
     if not review.publications().filter(pk=publication.pk).exists():
-        raise Invalid(_("This publication is not in the review's period."), field="publication")
+        raise Invalid(gettext_lazy("This publication is not in the review's period."), field="publication")
     problem = verdict == ReadingFinding.Verdict.PROBLEM
     if verdict not in ReadingFinding.Verdict.values:
-        raise Invalid(_("Say whether the publication is fine or has a problem."), field="verdict")
+        raise Invalid(gettext_lazy("Say whether the publication is fine or has a problem."), field="verdict")
     if problem and (category is None or severity not in ReadingFinding.Severity.values):
-        raise Invalid(_("Give the problem's category and severity."), field="category")
+        raise Invalid(gettext_lazy("Give the problem's category and severity."), field="category")
     if problem and not note.strip():
-        raise Invalid(_("Say what the problem is."), field="note")
+        raise Invalid(gettext_lazy("Say what the problem is."), field="note")
     finding, _created = ReadingFinding.objects.update_or_create(
         review=review,
         publication=publication,
@@ -161,7 +162,7 @@ def _close_review(*, review: ReadingReview, by: User) -> ReadingReview:
     check_leader(by)
     review = ReadingReview.objects.select_for_update().get(pk=review.pk)
     if review.closed_at is not None:
-        raise Conflict(_("This review is closed."))
+        raise Conflict(gettext_lazy("This review is closed."))
     review.closed_at = timezone.now()
     review.save(update_fields=["closed_at"])
     summary = report(review)

@@ -11,12 +11,14 @@ import datetime
 import hashlib
 import re
 from contextlib import contextmanager
+from decimal import Decimal
 
 import nh3
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_fsm import ConcurrentTransition, has_transition_perm
 
 from accounts.models import Department, Membership, User
@@ -45,6 +47,7 @@ from .models import (
 from .models.documents import signed_by
 from .models.notifications import Event as Notify
 from .pdf import signoff_sheet_pdf
+from .reasons import in_each_language, reason
 
 ALLOWED_TAGS = {
     "p", "div", "br", "strong", "b", "em", "i", "u", "del", "s", "a",
@@ -57,13 +60,21 @@ PUBLICATION_GRACE = datetime.timedelta(days=1)
 
 
 class Refusal(Exception):
-    """An action refused, with the reason in words for the user; the subclass says how to answer."""
+    """An action refused, with the reason in words for the user; the subclass says how to answer.
+
+    The reason is best a lazy translation (reasons.py): the audit log then keeps it in every language.
+    """
 
     recorded = True  # written to the audit log as a refused action
 
-    def __init__(self, message, *, field: str | None = None):
-        super().__init__(message)
-        self.message, self.field = str(message), field
+    def __init__(self, reason, *, field: str | None = None):
+        super().__init__(reason)
+        self.reason, self.field = reason, field
+
+    @property
+    def message(self) -> str:
+        """The reason, in the active language."""
+        return str(self.reason)
 
 
 class Conflict(Refusal):
@@ -90,7 +101,7 @@ class Locked(Refusal):
     """Too many wrong passwords: signing is locked for a while (HTTP 429)."""
 
 
-def record_refusal(*, user, document: Document | None, attempted: str, reason: str) -> None:
+def record_refusal(*, user, document: Document | None, attempted: str, reason) -> None:
     """Write a refused action to the audit log, with the piece as stored now: the state the refusal was decided
     on (the caller's copy may predate a change the service saw under its lock, the reason for a late click)."""
     if document is not None:
@@ -105,8 +116,14 @@ def record_refusal(*, user, document: Document | None, attempted: str, reason: s
         content_hash=revision.content_hash if revision else "",
         from_state=state,
         to_state=state,
-        data={"attempted": attempted, "reason": reason},
+        # The reason as the person refused read it, and in each language for whoever reads the log later.
+        data={"attempted": attempted, "reason": str(reason), **_in_each_language(reason)},
     )
+
+
+def _in_each_language(reason) -> dict:
+    texts = in_each_language(reason)
+    return {"reasons": texts} if texts else {}
 
 
 @contextmanager
@@ -116,7 +133,7 @@ def refused_as(attempted: str, user, document: Document | None = None):
         yield
     except Refusal as refusal:
         if refusal.recorded:
-            record_refusal(user=user, document=document, attempted=attempted, reason=refusal.message)
+            record_refusal(user=user, document=document, attempted=attempted, reason=refusal.reason)
         raise
 
 
@@ -138,8 +155,14 @@ def sanitise(html: str) -> str:
 
 
 def _locked(document: Document) -> Document:
-    """Re-read the piece under a row lock, so concurrent actions on it queue up."""
-    return Document.objects.select_for_update().get(pk=document.pk)
+    """Re-read the piece under a row lock, so concurrent actions on it queue up (its stage and content with it,
+    unlocked: they are read in the same transaction, after the lock)."""
+    return (
+        Document.objects.select_for_update(of=("self",))
+        .select_related("current_stage", "current_revision")
+        .get(pk=document.pk)
+        .remember_reads()  # under the lock: what the checks read holds until the action changes it
+    )
 
 
 def _record(action: str, *, user, document: Document, from_state: str | None = None, **details) -> AuditEvent:
@@ -177,7 +200,7 @@ def clean_body(body: str) -> str:
     """Return the body as stored: sanitised, and refused when nothing is left of it."""
     body = sanitise(body)
     if not body:
-        raise Invalid(_("Write the piece before saving it."), field="body")
+        raise Invalid(gettext_lazy("Write the piece before saving it."), field="body")
     return body
 
 
@@ -187,7 +210,9 @@ def clean_body(body: str) -> str:
 def check_can_draft(user: User) -> None:
     """Raise unless `user` drafts for some department."""
     if not user.memberships.filter(role=Membership.Role.DRAFTER).exists():
-        raise NotAllowed(_("You do not draft for any department; ask an administrator for the drafter role."))
+        raise NotAllowed(
+            gettext_lazy("You do not draft for any department; ask an administrator for the drafter role.")
+        )
 
 
 def create_document(
@@ -208,7 +233,7 @@ def create_document(
     """Save a new draft with its first revision (`copied_from`: the rejected piece it starts again from)."""
     with refused_as("create", drafter), transaction.atomic():
         if not drafter.memberships.filter(role=Membership.Role.DRAFTER, department=department).exists():
-            raise NotAllowed(_("You do not draft for %(department)s.") % {"department": department})
+            raise NotAllowed(reason(gettext_lazy("You do not draft for %(department)s."), department=str(department)))
         document = Document.objects.create(
             title=title,
             body=clean_body(body),
@@ -234,9 +259,11 @@ def copy_document(*, document: Document, user: User) -> Document:
     """Start a new draft from a rejected piece (its drafter's): the same text and settings, no history."""
     with refused_as("copy", user, document):
         if document.state != Document.State.REJECTED:
-            raise Conflict(_("Only a rejected piece is copied into a new draft; this one can still be changed."))
+            raise Conflict(
+                gettext_lazy("Only a rejected piece is copied into a new draft; this one can still be changed.")
+            )
         if user.pk != document.drafter_id:
-            raise NotAllowed(_("Only the drafter can start a new draft from this piece."))
+            raise NotAllowed(gettext_lazy("Only the drafter can start a new draft from this piece."))
     fields = {name: getattr(document, name) for name in ("title", "body", "summary", "channels", "kind", "source")}
     return create_document(drafter=user, department=document.department, copied_from=document, **fields)
 
@@ -247,9 +274,9 @@ def check_editable(document: Document, user: User) -> None:
     Files go with a draft or a returned piece only: attaching one in review would change what was signed.
     """
     if document.state not in Document.EDITABLE_STATES:
-        raise Conflict(_("This piece can no longer be edited."))
+        raise Conflict(gettext_lazy("This piece can no longer be edited."))
     if not has_transition_perm(document.submit, user):
-        raise NotAllowed(_("Only the drafter can edit this piece."))
+        raise NotAllowed(gettext_lazy("Only the drafter can edit this piece."))
 
 
 def check_revisable(document: Document, user: User) -> None:
@@ -260,9 +287,9 @@ def check_revisable(document: Document, user: User) -> None:
     if document.state in Document.EDITABLE_STATES:
         return check_editable(document, user)
     if document.state not in Document.RESTARTABLE_STATES:
-        raise Conflict(_("This piece can no longer be edited."))
+        raise Conflict(gettext_lazy("This piece can no longer be edited."))
     if not has_transition_perm(document.restart, user):
-        raise NotAllowed(_("Only the drafter can edit this piece."))
+        raise NotAllowed(gettext_lazy("Only the drafter can edit this piece."))
 
 
 def edit_document(*, document: Document, user: User, note: str = "", assembled: bool = False, **changes) -> Document:
@@ -284,7 +311,9 @@ def edit_document(*, document: Document, user: User, note: str = "", assembled: 
         if not changed:
             return document
         if document.kind == Kind.BULLETIN and not assembled and {"title", "body", "kind"} & set(changed):
-            raise Invalid(_("An issue of the bulletin is changed on its own page: its pieces, sections and note."))
+            raise Invalid(
+                gettext_lazy("An issue of the bulletin is changed on its own page: its pieces, sections and note.")
+            )
         restart = document.state in Document.RESTARTABLE_STATES and changed != ["due_date"]
         for name in changed:
             setattr(document, name, changes[name])
@@ -292,7 +321,9 @@ def edit_document(*, document: Document, user: User, note: str = "", assembled: 
             stages = _stages_to_pass(document)
             if not note.strip():
                 raise Invalid(
-                    _("Say what you changed: the piece goes back to the first stage and its reviewers will read it."),
+                    gettext_lazy(
+                        "Say what you changed: the piece goes back to the first stage and its reviewers will read it."
+                    ),
                     field="note",
                 )
         if {"title", "body"} & set(changed):
@@ -316,10 +347,10 @@ def correct_document(*, document: Document, user: User, title: str, body: str, n
         check_correctable(document, user)
         body = clean_body(body)
         if not title.strip():
-            raise Invalid(_("The piece needs a title."), field="title")
+            raise Invalid(gettext_lazy("The piece needs a title."), field="title")
         changed = [name for name, value in (("title", title), ("body", body)) if getattr(document, name) != value]
         if not changed:
-            raise Invalid(_("The text is as it was: there is no correction to save."), field="body")
+            raise Invalid(gettext_lazy("The text is as it was: there is no correction to save."), field="body")
         document.title, document.body = title, body
         stage = document.current_stage
         revision = _new_revision(document, user, stage=stage, note=note.strip())
@@ -350,26 +381,28 @@ def submit_document(*, document: Document, user: User, note: str = "") -> Docume
                 RouteStage.copy(document, workflow)
                 document.workflow = workflow
         if not document.channels:
-            raise Invalid(_("Choose where the piece goes out (its channels) before submitting it."), field="channels")
+            raise Invalid(
+                gettext_lazy("Choose where the piece goes out (its channels) before submitting it."), field="channels"
+            )
         stages = _stages_to_pass(document)
         if document.state == Document.State.RETURNED and not note.strip():
-            raise Invalid(_("Say briefly what you changed since the piece was returned."), field="note")
+            raise Invalid(gettext_lazy("Say briefly what you changed since the piece was returned."), field="note")
         return _start_round(document, user, stages, note=note.strip())
 
 
 def check_submittable(document: Document, user: User) -> None:
     """Raise why `user` may not submit the piece now, or return."""
     if document.state not in Document.EDITABLE_STATES:
-        raise Conflict(_("This piece has already been submitted."))
+        raise Conflict(gettext_lazy("This piece has already been submitted."))
     if not has_transition_perm(document.submit, user):
-        raise NotAllowed(_("Only the drafter can submit this piece."))
+        raise NotAllowed(gettext_lazy("Only the drafter can submit this piece."))
 
 
 def _stages_to_pass(document: Document) -> list[RouteStage]:
     """Return the stages of its route the piece must pass in a new round, or raise when none applies."""
     stages = document.applicable_route()
     if not stages:
-        raise Conflict(_("No review workflow applies to this piece; ask an administrator to set one up."))
+        raise Conflict(gettext_lazy("No review workflow applies to this piece; ask an administrator to set one up."))
     return stages
 
 
@@ -416,21 +449,29 @@ def check_decision(*, document: Document, user: User, review_id: int | None) -> 
     """
     if document.state != Document.State.IN_REVIEW:
         raise Conflict(
-            _("This piece is no longer in review (it is now %(state)s).") % {"state": document.get_state_display()}
+            reason(
+                gettext_lazy("This piece is no longer in review (it is now %(state)s)."),
+                state=Document.State(document.state).label,
+            )
         )
-    review = document.stage_reviews.select_related("stage").get(
-        round=document.round, stage=document.current_stage_id, cosignature=False
-    )
+    review = document.waiting_review()
+    if review is None:
+        raise StageReview.DoesNotExist(f"piece {document.pk} has no review waiting at its current stage")
     if review_id is not None and review.pk != review_id:
         raise Conflict(
-            _("Someone else has already decided this stage; the piece is now at %(stage)s.") % {"stage": review.meaning}
+            reason(
+                gettext_lazy("Someone else has already decided this stage; the piece is now at %(stage)s."),
+                stage=gettext_lazy(review.meaning),
+            )
         )
     refusal = document.review_refusal(user)
     if refusal:
         if review_id is None and user.pk != document.drafter_id and _decided_by_another(document, user):
             raise Conflict(
-                _("Someone else has already decided this stage; the piece is now at %(stage)s.")
-                % {"stage": review.meaning}
+                reason(
+                    gettext_lazy("Someone else has already decided this stage; the piece is now at %(stage)s."),
+                    stage=gettext_lazy(review.meaning),
+                )
             )
         raise NotAllowed(refusal)
     return review
@@ -440,7 +481,10 @@ def check_reviewer(document: Document, user: User) -> None:
     """Raise unless `user` is the one who may act at the piece's current stage now (no decision involved)."""
     if document.state != Document.State.IN_REVIEW:
         raise Conflict(
-            _("This piece is no longer in review (it is now %(state)s).") % {"state": document.get_state_display()}
+            reason(
+                gettext_lazy("This piece is no longer in review (it is now %(state)s)."),
+                state=Document.State(document.state).label,
+            )
         )
     if refusal := document.review_refusal(user):
         raise NotAllowed(refusal)
@@ -452,7 +496,7 @@ def check_correctable(document: Document, user: User) -> None:
     check_reviewer(document, user)
     if document.signatures_at_stage()[0]:
         raise Conflict(
-            _(
+            gettext_lazy(
                 "Someone has signed at this stage already: a correction would change the text they signed. Return the "
                 "piece for changes instead."
             )
@@ -480,7 +524,7 @@ def _decide(
     document = _locked(document)
     review = check_decision(document=document, user=user, review_id=review_id)
     if decision != StageReview.Decision.APPROVED and not opinion.strip():
-        raise Invalid(_("Give a reason, so the drafter knows what to do."), field="reason")
+        raise Invalid(gettext_lazy("Give a reason, so the drafter knows what to do."), field="reason")
 
     from_state = document.state
     principal = document.acting_for(user)  # a deputy signs on behalf of the delegator
@@ -491,12 +535,16 @@ def _decide(
             return _cosign(
                 document, user, review, opinion, answers, errors, principal=principal, signed=signed + 1, needed=needed
             )
-        next_review = (
-            document.stage_reviews.filter(round=document.round, decision=StageReview.Decision.PENDING)
-            .exclude(pk=review.pk)
-            .select_related("stage")
-            .order_by("stage__position")
-            .first()
+        next_review = min(
+            (
+                other
+                for other in document.read_reviews()
+                if other.round == document.round
+                and other.decision == StageReview.Decision.PENDING
+                and other.pk != review.pk
+            ),
+            key=lambda other: other.stage.position,
+            default=None,
         )
         document.approve(next_stage=next_review.stage if next_review else None)
         if next_review:
@@ -528,7 +576,7 @@ def _decide(
         revision_hash=review.revision_hash,
     )
     if not decided:
-        raise Conflict(_("Someone else has already decided this stage."))
+        raise Conflict(gettext_lazy("Someone else has already decided this stage."))
     recorded = _keep_answers(review, answers, errors)
     if decision != StageReview.Decision.APPROVED:
         document.stage_reviews.filter(round=document.round, decision=StageReview.Decision.PENDING).update(
@@ -537,7 +585,7 @@ def _decide(
     try:
         document.save()
     except ConcurrentTransition:
-        raise Conflict(_("Someone else has already decided this stage.")) from None
+        raise Conflict(gettext_lazy("Someone else has already decided this stage.")) from None
     permissions.sync_grants(document)
     action, event = {
         StageReview.Decision.APPROVED: (AuditAction.APPROVED, webhooks.Event.APPROVED),
@@ -594,7 +642,10 @@ def _signed_answers(review: StageReview, answers, recorded: list[RecordedError])
     return {
         "checklist": [{"item": a.item, "ok": a.ok, "note": a.note} for a in answers],
         "errors": proofreading.describe_errors(recorded),
-        "error_rate": str(proofreading.review_error_rate(review)),
+        # Of the errors just recorded (all the signature has): no need to read them back.
+        "error_rate": str(
+            proofreading.error_rate(sum((e.weighted for e in recorded), Decimal(0)), review.revision.characters)
+        ),
     }
 
 
@@ -614,6 +665,7 @@ def _cosign(document, user, review, opinion, answers, errors, *, principal, sign
         on_behalf_of=principal, on_behalf_of_name=principal.printed_name if principal else "",
         revision=revision, revision_hash=revision.content_hash, started_at=review.started_at, due_at=review.due_at,
     )  # fmt: skip
+    document.forget_reads()  # a signature more at the stage: what is told of it next counts it
     recorded = _keep_answers(signature, answers, errors)
     StageReview.objects.filter(pk=review.pk, claimed_by=user).update(claimed_by=None)  # done with it
     _record(
@@ -664,18 +716,18 @@ def approve(
         except proofreading.AnswerError as error:
             raise Invalid(str(error), field="checklist") from None
         try:
-            counts = proofreading.checked_errors(list(errors))
+            counts = proofreading.checked_errors(list(errors)) if errors else []
             if counts and not review.stage.proofread_name:
                 raise proofreading.AnswerError(_("This stage has no proofread: there are no errors to record."))
         except proofreading.AnswerError as error:
             raise Invalid(str(error), field="errors") from None
         if not password:
             # Nothing typed is an input to correct, not a wrong password: not a failed login, not recorded.
-            raise Invalid(_("Enter your password to sign the approval."), field="password")
+            raise Invalid(gettext_lazy("Enter your password to sign the approval."), field="password")
         try:
             check_signature(user, password)
         except SignatureRefused as refusal:
-            raise (Locked if refusal.locked_out else BadSignature)(str(refusal), field="password") from None
+            raise (Locked if refusal.locked_out else BadSignature)(refusal.args[0], field="password") from None
         with transaction.atomic():
             return _decide(
                 document=document, user=user, review_id=review_id, decision=StageReview.Decision.APPROVED,
@@ -705,9 +757,9 @@ def reject(*, document: Document, user: User, reason: str, review_id: int | None
 def check_publishable(document: Document, user: User) -> None:
     """Raise why `user` may not mark the piece published now, or return."""
     if document.state not in (Document.State.APPROVED, Document.State.PUBLISHED):
-        raise Conflict(_("Only an approved piece can be marked published."))
+        raise Conflict(gettext_lazy("Only an approved piece can be marked published."))
     if not has_transition_perm(document.publish, user):
-        raise NotAllowed(_("You are not a publisher for this piece."))
+        raise NotAllowed(gettext_lazy("You are not a publisher for this piece."))
 
 
 def publish(
@@ -723,18 +775,23 @@ def publish(
         document = _locked(document)
         check_publishable(document, user)
         if channel not in document.channels:
-            raise Invalid(_("This channel was not approved for the piece."), field="channel")
+            raise Invalid(gettext_lazy("This channel was not approved for the piece."), field="channel")
         if document.publications.filter(channel=channel).exists():
             # A second click, or a second publisher: the register keeps one line per piece and channel.
             raise Conflict(
-                _("This piece is already recorded as published on %(channel)s.") % {"channel": Channel(channel).label}
+                reason(
+                    gettext_lazy("This piece is already recorded as published on %(channel)s."),
+                    channel=Channel(channel).label,
+                )
             )
         now = timezone.now()
         published_at = published_at or now
         if published_at < document.created_at.replace(second=0, microsecond=0):
-            raise Invalid(_("The piece did not exist yet at that time."), field="published_at")
+            raise Invalid(gettext_lazy("The piece did not exist yet at that time."), field="published_at")
         if published_at > now + PUBLICATION_GRACE:
-            raise Invalid(_("That time is in the future; record a publication once it is out."), field="published_at")
+            raise Invalid(
+                gettext_lazy("That time is in the future; record a publication once it is out."), field="published_at"
+            )
         from_state = document.state
         document.publish()
         document.save()
@@ -759,9 +816,9 @@ def check_withdrawable(document: Document, user: User) -> None:
     if document.state not in (
         Document.State.DRAFT, Document.State.IN_REVIEW, Document.State.RETURNED, Document.State.APPROVED
     ):  # fmt: skip
-        raise Conflict(_("This piece can no longer be withdrawn."))
+        raise Conflict(gettext_lazy("This piece can no longer be withdrawn."))
     if not has_transition_perm(document.withdraw, user):
-        raise NotAllowed(_("Only the drafter can withdraw this piece."))
+        raise NotAllowed(gettext_lazy("Only the drafter can withdraw this piece."))
 
 
 def withdraw(*, document: Document, user: User, reason: str = "") -> Document:
@@ -820,9 +877,11 @@ def claim(*, document: Document, user: User) -> StageReview:
 
 def check_releasable(document: Document, user: User) -> None:
     if document.state != Document.State.IN_REVIEW:
-        raise Conflict(_("This piece is no longer in review."))
+        raise Conflict(gettext_lazy("This piece is no longer in review."))
     if _current_review(document).claimed_by_id != user.pk and not may_reassign(document, user):
-        raise NotAllowed(_("Only whoever claimed the stage, the department head or an administrator can release it."))
+        raise NotAllowed(
+            gettext_lazy("Only whoever claimed the stage, the department head or an administrator can release it.")
+        )
 
 
 def release(*, document: Document, user: User) -> StageReview:
@@ -851,9 +910,9 @@ def may_reassign(document: Document, user: User) -> bool:
 
 def check_reassigner(document: Document, user: User) -> None:
     if document.state != Document.State.IN_REVIEW:
-        raise Conflict(_("This piece is no longer in review."))
+        raise Conflict(gettext_lazy("This piece is no longer in review."))
     if not may_reassign(document, user):
-        raise NotAllowed(_("Only the department head or an administrator can reassign a piece."))
+        raise NotAllowed(gettext_lazy("Only the department head or an administrator can reassign a piece."))
 
 
 def reassign(*, document: Document, user: User, to: User) -> StageReview:
@@ -877,12 +936,14 @@ def reassign(*, document: Document, user: User, to: User) -> StageReview:
 
 def _cannot_take_over(document: Document, person: User) -> str:
     """Say why `person` may not act at the current stage, in the third person (review_refusal speaks to them)."""
-    name = {"name": person.printed_name}
+    name = person.printed_name
     if person.pk == document.drafter_id:
-        return _("%(name)s drafted this piece; someone else must review it.") % name
+        return reason(gettext_lazy("%(name)s drafted this piece; someone else must review it."), name=name)
     if not document.granted(person, "review_document"):
-        return _("%(name)s does not hold the role that acts at this stage.") % name
-    return _("%(name)s already acted at another stage of this piece; no one acts at two stages.") % name
+        return reason(gettext_lazy("%(name)s does not hold the role that acts at this stage."), name=name)
+    return reason(
+        gettext_lazy("%(name)s already acted at another stage of this piece; no one acts at two stages."), name=name
+    )
 
 
 def reassign_candidates(document: Document) -> list[User]:
@@ -949,9 +1010,9 @@ def dismiss_finding(*, document: Document, user: User, rule: str, excerpt: str, 
         document = _locked(document)
         check_reviewer(document, user)
         if not reason.strip():
-            raise Invalid(_("Say why the finding does not apply."), field="reason")
+            raise Invalid(gettext_lazy("Say why the finding does not apply."), field="reason")
         if not any(f.rule == rule and f.excerpt == excerpt for f in prechecks.findings_for(document)):
-            raise Invalid(_("There is no such finding in the piece as it now is."), field="rule")
+            raise Invalid(gettext_lazy("There is no such finding in the piece as it now is."), field="rule")
         dismissal, _created = Dismissal.objects.update_or_create(
             document=document, rule=rule, excerpt=excerpt, defaults={"reason": reason.strip(), "dismissed_by": user}
         )

@@ -3,7 +3,7 @@ its error rate, how long each stage took and how much each reviewer decided, for
 
 Every figure comes from the records (submissions in the audit log, decisions and their recorded errors, the
 register), in a fixed number of queries whatever the number of pieces: counts and sums in the database, the
-durations fetched once (two columns a decision) for the averages and percentiles.
+durations worked out by the database (one number a decision) for the averages and percentiles.
 """
 
 import datetime
@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, F, Sum
+from django.db.models import Count, F, FloatField, Func, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,7 +22,27 @@ from .models import AuditAction, Publication, ReadingFinding, RecordedError, Sta
 from .proofreading import error_rate
 
 Decision = StageReview.Decision
-HOUR = 3600
+
+
+class HoursBetween(Func):
+    """The hours from `start` to `end`, worked out by the database (no datetimes to convert in Python)."""
+
+    output_field = FloatField()
+
+    def __init__(self, start, end):
+        super().__init__(start, end)
+
+    def _compiled(self, compiler) -> tuple[str, str, list]:
+        (start, start_params), (end, end_params) = (compiler.compile(e) for e in self.get_source_expressions())
+        return start, end, [*end_params, *start_params]
+
+    def as_sql(self, compiler, connection, **extra):  # PostgreSQL
+        start, end, params = self._compiled(compiler)
+        return f"(EXTRACT(EPOCH FROM ({end} - {start})) / 3600.0)", params
+
+    def as_sqlite(self, compiler, connection, **extra):
+        start, end, params = self._compiled(compiler)
+        return f"((julianday({end}) - julianday({start})) * 24.0)", params
 
 
 @dataclass(frozen=True)
@@ -184,24 +204,33 @@ def figures(period: Period, department: Department | None = None) -> Figures:
     )
     stages: dict[str, Timing] = {}
     reviewers: dict[int, Timing] = {}
-    for meaning, reviewer_id, department_id, drafter_id, decision, started, decided_at, due in (
-        decided.values_list(
-            "meaning", "decided_by", "document__department", "document__drafter", "decision", "started_at",
-            "decided_at", "due_at",
-        ).order_by()
-    ):  # fmt: skip
-        late = due is not None and decided_at > due
-        hours = (decided_at - started).total_seconds() / HOUR if started else None
+
+    def timings(meaning, reviewer_id) -> tuple[Timing, Timing]:
+        if meaning not in stages:
+            stages[meaning] = Timing(meaning)
+        if reviewer_id not in reviewers:
+            reviewers[reviewer_id] = Timing("")
+        return stages[meaning], reviewers[reviewer_id]
+
+    by_kind = decided.values_list("meaning", "decided_by", "document__department", "document__drafter", "decision")
+    for meaning, reviewer_id, department_id, drafter_id, decision, count, late in by_kind.annotate(
+        n=Count("pk"), late=Count("pk", filter=Q(due_at__lt=F("decided_at")))
+    ).order_by():
         people.setdefault(reviewer_id, None)
-        for timing in (stages.setdefault(meaning, Timing(meaning)), reviewers.setdefault(reviewer_id, Timing(""))):
-            setattr(timing, decision, getattr(timing, decision) + 1)
+        for timing in timings(meaning, reviewer_id):
+            setattr(timing, decision, getattr(timing, decision) + count)
             timing.overdue += late
-            if hours is not None:
-                timing.hours.append(hours)
         for row in rows(department_id, drafter_id):
-            row.returned += decision == Decision.RETURNED
-            row.rejected += decision == Decision.REJECTED
+            row.returned += count if decision == Decision.RETURNED else 0
+            row.rejected += count if decision == Decision.REJECTED else 0
             row.overdue += late
+    # The hours each decision took, for the averages and percentiles: one number a decision.
+    took = decided.exclude(started_at=None).values_list(
+        "meaning", "decided_by", HoursBetween("started_at", "decided_at")
+    )
+    for meaning, reviewer_id, hours in took.order_by().iterator(chunk_size=5000):
+        for timing in timings(meaning, reviewer_id):
+            timing.hours.append(hours)
 
     # Stages still waiting past their due time count as overdue too (for the period they fell due in).
     waiting_late = StageReview.objects.filter(

@@ -6,6 +6,7 @@ synced exactly as in production; pieces move only through `review.services`.
 
 import itertools
 
+from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext
 
@@ -159,6 +160,16 @@ def zh(message: str, **params) -> str:
     with translation.override("zh-hans"):
         text = gettext(message)
     return text % params if params else text
+
+
+def refused(attempted: str, message: str, **params) -> dict:
+    """Return the data of a refusal event: the reason as the person refused read it (the default language, Chinese)
+    and in each of the site's languages (values that are words of the site are translated too, e.g. a state)."""
+    reasons = {}
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            reasons[code] = gettext(message) % {name: gettext(value) for name, value in params.items()}
+    return {"attempted": attempted, "reason": reasons["zh-hans"], "reasons": reasons}
 
 
 def messages_of(response) -> list[str]:

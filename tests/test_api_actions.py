@@ -215,7 +215,7 @@ def test_it_refuses_an_approval_without_the_right_password(drafter, officer, pas
         # A wrong password is a failed login (it counts toward lockout) and a refused approval.
         assert events == [
             (AccountAction.LOGIN_FAILED, {"username": "officer"}),
-            (LogAction.REFUSED, {"attempted": "approve", "reason": zh(message)}),
+            (LogAction.REFUSED, factories.refused("approve", message)),
         ]
 
 
@@ -282,7 +282,7 @@ def test_it_refuses_the_drafter_reviewing_their_own_piece(drafting_officer, acti
         "from_state": Document.State.IN_REVIEW,
         "to_state": Document.State.IN_REVIEW,
         "comment": "",
-        "data": {"attempted": action, "reason": reason},
+        "data": factories.refused(action, "You drafted this piece; someone else must review it."),
     }
 
 
@@ -530,7 +530,7 @@ def test_it_refuses_a_withdrawal_by_anyone_but_the_drafter(drafter, officer):
         "from_state": Document.State.IN_REVIEW,
         "to_state": Document.State.IN_REVIEW,
         "comment": "",
-        "data": {"attempted": "withdraw", "reason": reason},
+        "data": factories.refused("withdraw", "Only the drafter can withdraw this piece."),
     }
 
 

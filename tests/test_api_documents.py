@@ -194,7 +194,7 @@ def test_it_refuses_creation_to_someone_who_drafts_nowhere_and_logs_it(officer, 
     assert (event.action, event.actor, event.data) == (
         LogAction.REFUSED,
         officer,
-        {"attempted": "create", "reason": reason},
+        factories.refused("create", "You do not draft for any department; ask an administrator for the drafter role."),
     )
 
 

@@ -23,7 +23,7 @@ def signed(document, **fields) -> dict:
     return {"password": PASSWORD, **factories.checklist_form(document), **fields}
 
 
-def refused_event(document, actor, reason: str, attempted: str = "approve"):
+def refused_event(document, actor, message: str, attempted: str = "approve", **params):
     state = fresh(document).state
     return {
         "action": LogAction.REFUSED,
@@ -33,7 +33,7 @@ def refused_event(document, actor, reason: str, attempted: str = "approve"):
         "from_state": state,
         "to_state": state,
         "comment": "",
-        "data": {"attempted": attempted, "reason": reason},
+        "data": factories.refused(attempted, message, **params),
     }
 
 
@@ -174,7 +174,9 @@ def test_it_refuses_the_wrong_stages_reviewer(client_for, drafter, officer, head
     assert escape(reason) in response.content.decode()
     assert fresh(document).current_stage.name == "复审"
     assert current_review(document).decision == StageReview.Decision.PENDING
-    assert payload(last_event(document)) == refused_event(document, officer, reason)
+    assert payload(last_event(document)) == refused_event(
+        document, officer, "You do not hold the role that acts at this stage."
+    )
 
 
 def test_it_refuses_a_later_stages_reviewer_who_can_see_the_piece(client_for, drafter, department):
@@ -208,7 +210,9 @@ def test_it_refuses_a_draft_with_a_message(client_for, drafter, auditor):
     assert response.redirect_chain == [(document.get_absolute_url(), 302)]
     assert factories.messages_of(response) == [reason]
     assert fresh(document).state == Document.State.DRAFT
-    assert payload(last_event(document)) == refused_event(document, auditor, reason)
+    assert payload(last_event(document)) == refused_event(
+        document, auditor, "This piece is no longer in review (it is now %(state)s).", state="Draft"
+    )
 
 
 def test_it_refuses_an_approved_piece_with_a_message(client_for, drafter, officer, head, leader):
@@ -241,7 +245,9 @@ def test_it_refuses_a_stale_form_for_an_earlier_stage(client_for, drafter, offic
     assert current_review(document).decision == StageReview.Decision.PENDING
     first.refresh_from_db()
     assert (first.decided_by, first.opinion) == (officer, "同意。")
-    assert payload(last_event(document)) == refused_event(document, head, reason)
+    assert payload(last_event(document)) == refused_event(
+        document, head, "Someone else has already decided this stage; the piece is now at %(stage)s.", stage="复审"
+    )
 
 
 @pytest.fixture

@@ -95,7 +95,7 @@ def test_it_refuses_uploads_by_anyone_but_the_drafter_and_after_submission(clien
         "from_state": "in_review",
         "to_state": "in_review",
         "comment": "",
-        "data": {"attempted": "attach", "reason": factories.zh("This piece can no longer be edited.")},
+        "data": factories.refused("attach", "This piece can no longer be edited."),
     }
     assert not Attachment.objects.exists()
     assert client_for(drafter).get(reverse("review:attachment_add", args=[document.pk])).status_code == 405

@@ -5,6 +5,7 @@ they lift the guards, write what they like with hashes recomputed correctly, and
 """
 
 import datetime
+import hmac
 import threading
 
 import pytest
@@ -13,7 +14,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone
 
-from audit import chain, guards, verify
+from audit import chain, guards, ranges, verify
 from audit.models import AuditEvent, Checkpoint, Verification
 from audit.tasks import keep_chain
 from audit.verify import last_verified, run_verification, verify_chain, verify_new_events
@@ -242,3 +243,22 @@ def test_a_large_chain_is_checked_in_worker_processes(monkeypatch):
 
     assert contexts == ["spawn", "spawn"]
     assert (result.ok, result.bad_sequence, result.problem) == (False, 8, "its content does not match its hash")
+
+
+@pytest.mark.parametrize("key", [b"", b"k", b"short key", b"k" * 64, b"k" * 65, "长密钥".encode() * 30])
+def test_the_range_checker_signs_as_hmac_does(key):
+    signed = ranges.hmac_sha256(key)
+    for message in (b"", b"a" * 64, "链".encode() * 100):
+        assert signed(message) == hmac.digest(key, message, "sha256").hex()
+
+
+def test_a_break_in_any_range_is_found_and_named(log, monkeypatch, attacker):
+    monkeypatch.setattr("audit.verify.RANGE_SIZE", 2)
+    for sequence in range(1, len(log) + 1):  # the first event of a range and the last, in every range
+        sql("UPDATE audit_event SET comment = 'altered' WHERE sequence = %s", [sequence])
+        result = verify_chain()
+        sql("UPDATE audit_event SET comment = '' WHERE sequence = %s", [sequence])
+
+        assert (result.ok, result.bad_sequence) == (False, sequence)
+        assert (result.problem, result.events) == ("its content does not match its hash", sequence - 1)
+    assert verify_chain().ok

@@ -8,15 +8,16 @@ import json
 
 import openpyxl
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.tasks import task_backends
 from django.tasks.backends.immediate import ImmediateBackend
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import AuditAction as AccountsAction
 from accounts.models import Membership
-from audit import exports
+from audit import chain, exports
 from audit.chain import GENESIS_HASH, HASHED_FIELDS, canonical, event_hash, sign
 from audit.forms import events_matching
 from audit.labels import Action as LogAction
@@ -83,9 +84,18 @@ def test_it_streams_csv_with_a_bom_and_formulas_neutralised(client, opinions):
     assert response["Content-Type"].startswith("text/csv")
     assert response["Content-Disposition"].startswith("attachment")
     assert body.startswith(b"\xef\xbb\xbf")
-    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
-    assert list(rows[0]) == list(exports.COLUMNS)
+    header, *lines = csv.reader(io.StringIO(body.decode("utf-8-sig")))
+    # For people: every column named in Chinese, the codes then in words; each code keeps its own column.
+    assert header[:3] == ["序号", "时间", "操作人"]
+    assert header[len(exports.COLUMNS) :] == [
+        "操作（文字）",
+        "操作人角色（文字）",
+        "原状态（文字）",
+        "新状态（文字）",
+        "拒绝原因",
+    ]
     assert list(exports.COLUMNS) == [*HASHED_FIELDS, "prev_hash", "hash", "signature"]
+    rows = [dict(zip(exports.COLUMNS, line, strict=False)) for line in lines]
     approvals = [row["comment"] for row in rows if row["action"] == "approved"]
     assert approvals == ["'=SUM(A1)", "'@cmd", "'+1", "'-1", "'\tx", "'＝HYPERLINK()", "同意发布。"]
     assert any(row["object_repr"] == "关于开展流感疫苗接种的通知" for row in rows)
@@ -237,6 +247,23 @@ def test_it_writes_xlsx_in_the_background(client, auditor, opinions, django_capt
     assert event.actor == auditor
 
 
+def test_a_file_export_is_written_in_the_language_it_was_asked_in(client, opinions, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        client.post(CREATE, {"format": "xlsx", "document": opinions.pk}, headers={"accept-language": "en"})
+    job = ExportJob.objects.get()
+    assert job.language == "en"
+    # The worker runs it later, in a process of its own: the site's language is active there.
+    with translation.override(settings.LANGUAGE_CODE):
+        [callback() for callback in callbacks]
+    job.refresh_from_db()
+    with job.file.open("rb") as file:
+        sheet = openpyxl.load_workbook(file).worksheets[0]
+    with translation.override("en"):
+        english = tuple(exports.column_labels())
+    assert (sheet.title, next(sheet.iter_rows(values_only=True))) == ("Audit log", english)
+    assert english[:2] == ("sequence", "time")
+
+
 def test_it_shows_progress_until_the_file_is_ready(client, auditor, opinions):
     # Without a commit the task has not run: the page polls.
     client.post(CREATE, {"format": "xlsx"})
@@ -372,3 +399,51 @@ def test_it_writes_a_pdf_in_the_background(client, opinions, django_capture_on_c
     assert body.startswith(b"%PDF")
     assert hashlib.sha256(body).hexdigest() == job.sha256
     assert job.row_count == 7
+
+
+# Awkward text in every column the exports write: what JSON and CSV escape or quote, and what opens a formula.
+AWKWARD = 'say "hi", \\ back\tslash\r\nnew line \x01\x1f\x7f \u2028 😀 初审，'
+
+
+@pytest.fixture
+def awkward_events(drafter):
+    document = factories.make_document(drafter=drafter, title=AWKWARD)
+    AuditEvent.objects.record(
+        action=AWKWARD, actor_role="=" + AWKWARD, obj=document, scope="-1", comment=AWKWARD, from_state="@x",
+        data={"z": AWKWARD, "a": [1, -2, None, True], "n": {"b": "＝", "a": ""}},
+    )  # fmt: skip
+    AuditEvent.objects.record(action="login", comment="", data={})  # no actor, no object
+    return AuditEvent.objects.order_by("sequence")
+
+
+def test_json_lines_written_by_the_database_are_what_json_dumps_writes(awkward_events):
+    tally = exports.Tally()
+    body = b"".join(exports.jsonl_chunks(awkward_events, tally))
+    expected = ""
+    for event in awkward_events:
+        record = {name: getattr(event, name) for name in exports.COLUMNS}
+        record["created_at"] = chain.time_text(event.created_at)
+        expected += json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+    assert body.decode() == expected
+    assert tally.row_count == awkward_events.count()
+    assert tally.sha256 == hashlib.sha256(body).hexdigest()
+
+
+def test_the_csv_quotes_as_the_csv_module_does_and_neutralises_every_free_text_column(awkward_events):
+    body = b"".join(exports.csv_chunks(awkward_events, exports.Tally()))
+    header, *lines = csv.reader(io.StringIO(body.decode("utf-8-sig"), newline=""))
+    assert header == list(exports.COLUMNS)
+    rows = [dict(zip(exports.COLUMNS, line, strict=True)) for line in lines]
+    awkward, login = rows[-2], rows[-1]
+    event = awkward_events.get(sequence=int(awkward["sequence"]))
+    assert awkward["comment"] == AWKWARD
+    assert (awkward["object_repr"], awkward["action"]) == (event.object_repr, event.action)  # cut to their lengths
+    assert (awkward["actor_role"], awkward["scope"], awkward["from_state"]) == ("'=" + AWKWARD, "'-1", "'@x")
+    # The data as stored: the canonical JSON text that was hashed.
+    assert awkward["data"] == chain.canonical_json(event.data)
+    assert awkward["created_at"] == timezone.localtime(event.created_at).isoformat(timespec="microseconds")
+    assert (login["actor_id"], login["object_id"], login["data"]) == ("", "", "{}")
+    # Written as csv.writer writes the same cells (its quoting and its line ends).
+    written = io.StringIO()
+    csv.writer(written).writerows([header, *lines])
+    assert body.decode("utf-8-sig") == written.getvalue()

@@ -2,9 +2,13 @@
 a rejection asks first and can be started again from, a draft needs no channels yet, the piece shows its number,
 and the site has an icon."""
 
+import csv
+import io
+
 import pytest
 from django.urls import reverse
 
+from audit import exports
 from review import services
 from review.models import AuditAction, Document
 from tests import factories
@@ -131,3 +135,73 @@ def test_the_admin_has_the_sites_own_title_in_chinese(admin_client):
 
     assert "<title>审核流程、人员与设置 | Imprimatur 管理后台</title>" in page
     assert "Imprimatur 管理后台" in page
+
+
+def en(message: str, **params) -> str:
+    return message % params if params else message
+
+
+def test_a_refusal_is_kept_in_each_language_and_read_in_the_readers(drafter, department, auditor, client_for):
+    both = factories.make_user(
+        "officer-and-head", display_name="孙两职",
+        roles=[(Role.INFORMATION_OFFICER, department), (Role.DEPARTMENT_HEAD, department)],
+    )  # fmt: skip
+    document = factories.approve_by(factories.submitted_document(drafter=drafter), both)
+    review = current_review(document).pk
+    # Refused while reading the site in English: four eyes, a reason with the stage filled in.
+    client_for(both).post(url("return", document), {"opinion": "Not yet.", "review": review}, headers=EN)
+
+    event = last_event(document)
+    message = "You already acted at the %(stage)s stage of this piece; no one acts at two stages."
+    reasons = factories.refused("return", message, stage="初审")["reasons"]
+    assert "First review" in reasons["en"] and "初审" in reasons["zh-hans"]
+    assert event.action == "refused"
+    assert event.data == {"attempted": "return", "reason": reasons["en"], "reasons": reasons}
+    in_chinese = client_for(auditor).get(reverse("review:audit")).content.decode()
+    in_english = client_for(auditor).get(reverse("review:audit"), headers=EN).content.decode()
+    assert f'<span class="refusal-reason">{reasons["zh-hans"]}</span>' in in_chinese
+    assert f'<span class="refusal-reason">{reasons["en"]}</span>' in in_english
+    history = client_for(drafter).get(document.get_absolute_url()).content.decode()
+    assert f'<small class="refusal-reason">{reasons["zh-hans"]}</small>' in history
+
+
+EN = {"accept-language": "en"}
+
+
+def downloaded_csv(client, **headers) -> list[list[str]]:
+    response = client.post(reverse("review:audit_export_create"), {"format": "csv"}, headers=headers)
+    assert response.status_code == 200
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+
+
+def test_the_csv_from_the_page_is_in_the_readers_language_with_the_codes_kept(
+    drafter, officer, head, auditor, client_for
+):
+    document = factories.submitted_document(drafter=drafter, title="义诊通知")
+    client_for(head).post(url("return", document), {"opinion": "不行。", "review": current_review(document).pk})
+    factories.approve_by(document, officer)
+    refusal = "You do not hold the role that acts at this stage."
+
+    for headers, words in (({}, zh), (EN, en)):
+        header, *lines = downloaded_csv(client_for(auditor), **headers)
+        rows = [dict(zip([*exports.COLUMNS, "action_words", "role_words", "from_words", "to_words", "reason"], line,
+                         strict=True)) for line in lines]  # fmt: skip
+        assert header[exports.COLUMNS.index("action")] == words("action")
+        assert header[-1] == words("Reason refused")
+        submitted = next(row for row in rows if row["action"] == "submitted")
+        assert (submitted["action_words"], submitted["from_words"], submitted["to_words"]) == (
+            words("Submitted"), words("Draft"), words("In review"),
+        )  # fmt: skip
+        refused = next(row for row in rows if row["action"] == "refused")
+        assert (refused["action_words"], refused["reason"]) == (words("Refused"), words(refusal))
+        approved = next(row for row in rows if row["action"] == "approved")
+        assert (approved["action_words"], approved["role_words"]) == (words("Approved"), words("Information officer"))
+        assert submitted["reason"] == ""
+
+
+def test_the_admin_names_login_attempts_in_chinese(admin_client):
+    index = admin_client.get(reverse("admin:index")).content.decode()
+    attempts = admin_client.get(reverse("admin:axes_accessattempt_changelist")).content.decode()
+
+    assert "登录尝试与锁定" in index and ">Axes<" not in index
+    assert "尝试时间" in attempts and "Attempt Time" not in attempts

@@ -60,7 +60,7 @@ def test_it_refuses_the_drafter_reviewing_their_own_piece(client_for, drafting_o
         "from_state": Document.State.IN_REVIEW,
         "to_state": Document.State.IN_REVIEW,
         "comment": "",
-        "data": {"attempted": action, "reason": reason},
+        "data": factories.refused(action, "You drafted this piece; someone else must review it."),
     }
 
 
@@ -115,7 +115,11 @@ def test_it_refuses_one_person_at_two_stages(client_for, drafter, officer_and_he
     assert (event.action, event.actor, event.data) == (
         LogAction.REFUSED,
         officer_and_head,
-        {"attempted": "approve", "reason": reason},
+        factories.refused(
+            "approve",
+            "You already acted at the %(stage)s stage of this piece; no one acts at two stages.",
+            stage="初审",
+        ),
     )
     # Someone else holds the second stage.
     factories.approve_by(document, head)

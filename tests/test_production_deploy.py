@@ -4,12 +4,15 @@ Run as an operator would: management commands and gunicorn in subprocesses, with
 environment and a database and static directory of their own.
 """
 
+import contextlib
 import os
 import re
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -52,6 +55,54 @@ def fetch(url: str) -> tuple[int, str, bytes]:
         return response.status, response.headers.get("Content-Type", ""), response.read()
 
 
+@contextlib.contextmanager
+def gunicorn(env: dict, *, workers: int = 1, threads: int = 1):
+    """Serve config.wsgi with gunicorn on a free loopback port until the block ends; yield its base URL.
+
+    Its output goes to a file, not a pipe: a pipe nobody reads fills up with tracebacks and stops the server.
+    """
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryFile() as log:
+        server = subprocess.Popen(
+            [
+                str(Path(sys.executable).with_name("gunicorn")),
+                "config.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+                "--threads",
+                str(threads),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+        def output() -> str:
+            log.seek(0)
+            return log.read().decode(errors="replace")[-5000:]
+
+        try:
+            for _attempt in range(300):
+                try:
+                    fetch(f"{base}/accounts/login/")
+                    break
+                except urllib.error.HTTPError as error:
+                    raise AssertionError(f"gunicorn answered {error.code}:\n{output()}") from None
+                except OSError:
+                    assert server.poll() is None, output()
+                    time.sleep(0.1)
+            else:
+                raise AssertionError(f"gunicorn did not answer:\n{output()}")
+            yield base
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
 def test_collectstatic_then_gunicorn_serve_the_login_page_and_its_assets(tmp_path):
     env = production_env(tmp_path)
     run(env, "migrate", "--no-input", "--verbosity", "0")
@@ -59,43 +110,13 @@ def test_collectstatic_then_gunicorn_serve_the_login_page_and_its_assets(tmp_pat
     manifest = (tmp_path / "static" / "staticfiles.json").read_text()
     assert "vendor/trix.umd.min.js" in manifest and "review/app.css" in manifest
 
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("gunicorn")),
-            "config.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "1",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        page = None
-        for _attempt in range(100):
-            try:
-                page = fetch(f"http://127.0.0.1:{port}/accounts/login/")
-                break
-            except OSError:
-                time.sleep(0.1)
-        assert page is not None, (
-            server.stdout.read1().decode() if server.poll() is not None else "gunicorn did not answer"
-        )
-        status, content_type, body = page
+    with gunicorn(env) as base:
+        status, content_type, body = fetch(f"{base}/accounts/login/")
         assert (status, content_type) == (200, "text/html; charset=utf-8")
         # Hashed, compressed assets from whitenoise, as the manifest names them.
         stylesheet = re.search(rb'href="(/static/review/app\.[0-9a-f]+\.css)"', body).group(1).decode()
-        status, content_type, css = fetch(f"http://127.0.0.1:{port}{stylesheet}")
+        status, content_type, css = fetch(f"{base}{stylesheet}")
         assert (status, content_type.split(";")[0]) == (200, "text/css")
         assert css == (ROOT / "review/static/review/app.css").read_bytes()
         script = re.search(rb'src="(/static/vendor/htmx-2\.min\.[0-9a-f]+\.js)"', body).group(1).decode()
-        assert (
-            fetch(f"http://127.0.0.1:{port}{script}")[2] == (ROOT / "review/static/vendor/htmx-2.min.js").read_bytes()
-        )
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+        assert fetch(f"{base}{script}")[2] == (ROOT / "review/static/vendor/htmx-2.min.js").read_bytes()

@@ -168,7 +168,6 @@ def test_it_refuses_get(client_for, approved, publisher):
 def test_it_refuses_someone_who_is_not_a_publisher(client_for, approved, drafter, leader):
     response = client_for(leader).post(url("publish", approved), publish_data())
 
-    reason = zh("You are not a publisher for this piece.")
     assert response.status_code == 403
     assert fresh(approved).state == Document.State.APPROVED
     assert not Publication.objects.exists()
@@ -180,7 +179,7 @@ def test_it_refuses_someone_who_is_not_a_publisher(client_for, approved, drafter
         "from_state": Document.State.APPROVED,
         "to_state": Document.State.APPROVED,
         "comment": "",
-        "data": {"attempted": "publish", "reason": reason},
+        "data": factories.refused("publish", "You are not a publisher for this piece."),
     }
     assert client_for(drafter).post(url("publish", approved), publish_data()).status_code == 403
 
@@ -217,7 +216,7 @@ def test_it_refuses_a_piece_that_is_not_approved(client_for, drafter, officer, h
     assert (event.action, event.actor, event.data) == (
         LogAction.REFUSED,
         drafter,
-        {"attempted": "publish", "reason": reason},
+        factories.refused("publish", "Only an approved piece can be marked published."),
     )
     with pytest.raises(services.Conflict):
         services.publish(

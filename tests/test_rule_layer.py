@@ -82,7 +82,7 @@ def test_a_wrong_signature_password_is_refused_and_recorded_the_same_way_on_the_
 
     expected = [
         (AccountsAction.LOGIN_FAILED, {"username": "officer"}),
-        (Action.REFUSED, {"attempted": "approve", "reason": zh("That password is not correct; nothing was signed.")}),
+        (Action.REFUSED, factories.refused("approve", "That password is not correct; nothing was signed.")),
     ]
     assert recorded == [expected, expected]
     assert factories.fresh(document).stage_reviews.filter(decided_by=officer).count() == 0

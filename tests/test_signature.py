@@ -51,7 +51,7 @@ def test_it_refuses_an_approval_without_the_right_password(client_for, drafter, 
         # A wrong password is a failed login (it counts toward lockout) and a refused approval.
         assert [(e.action, e.data) for e in events] == [
             (AccountsAction.LOGIN_FAILED, {"username": "officer"}),
-            (LogAction.REFUSED, {"attempted": "approve", "reason": zh(message)}),
+            (LogAction.REFUSED, factories.refused("approve", message)),
         ]
     else:
         assert events == []

@@ -99,7 +99,7 @@ def test_it_refuses_another_drafter_of_the_department(client_for, drafter, depar
         "from_state": Document.State.DRAFT,
         "to_state": Document.State.DRAFT,
         "comment": "",
-        "data": {"attempted": "submit", "reason": zh("Only the drafter can submit this piece.")},
+        "data": factories.refused("submit", "Only the drafter can submit this piece."),
     }
 
 

@@ -97,7 +97,6 @@ def test_it_refuses_anyone_but_the_drafter(client_for, drafter, officer, departm
 
     response = client_for(officer).post(url("withdraw", document))
 
-    reason = zh("Only the drafter can withdraw this piece.")
     assert response.status_code == 403
     assert fresh(document).state == Document.State.IN_REVIEW
     assert payload(last_event(document)) == {
@@ -108,7 +107,7 @@ def test_it_refuses_anyone_but_the_drafter(client_for, drafter, officer, departm
         "from_state": Document.State.IN_REVIEW,
         "to_state": Document.State.IN_REVIEW,
         "comment": "",
-        "data": {"attempted": "withdraw", "reason": reason},
+        "data": factories.refused("withdraw", "Only the drafter can withdraw this piece."),
     }
     assert client_for(colleague).post(url("withdraw", document)).status_code == 403
     assert fresh(document).state == Document.State.IN_REVIEW

@@ -34,6 +34,7 @@ from review import services
 from review.defaults import add_default_checklist, create_clinic_workflow, create_error_categories
 from review.models import AuditAction, ChecklistItem, Document, ErrorCategory, Stage, StageReview, Workflow
 from review.permissions import grant_drift
+from review.reasons import in_each_language
 from tests import factories
 from tests.factories import Role
 from tests.invariants import chain_problem, problems, snapshot
@@ -273,7 +274,8 @@ class Journeys(RuleBasedStateMachine):
                 event.data,
             ) == (
                 LogAction.REFUSED, "review.document", pk, user.pk, state, state,
-                {"attempted": ATTEMPTED[action], "reason": refusal.message},
+                {"attempted": ATTEMPTED[action], "reason": refusal.message,
+                 "reasons": in_each_language(refusal.reason)},
             )  # fmt: skip
             return
         note(f"{action}: done")

@@ -5,19 +5,20 @@ import secrets
 import uuid
 
 from django.conf import settings
+from django.contrib.auth.models import Permission
 from django.db import models
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, Value, prefetch_related_objects
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
-from guardian.shortcuts import get_objects_for_user
 
-from accounts.models import Delegation, Department
+from accounts.models import Delegation, Department, User
 from accounts.services import delegators, group_name
 from audit import labels
 
+from ..reasons import reason
 from .choices import Channel, Kind, role_label
 from .workflow import RouteStage, Workflow
 
@@ -48,23 +49,67 @@ class DocumentQuerySet(models.QuerySet):
     def visible_to(self, user) -> "DocumentQuerySet":
         """Return the pieces `user` may see: by object permission, or all for auditors; and, for a deputy, what
         the roles lent to them see."""
-        own = get_objects_for_user(user, "review.view_document", self, accept_global_perms=True)
-        return own | self._lent(user, "view_document")
+        if not user.is_authenticated:
+            return self.none()  # guardian's anonymous user holds nothing here
+        if user.is_superuser:
+            return self.all()
+        # The permission to see every piece (the auditors'), asked in the same query.
+        everything = Permission.objects.filter(
+            Q(user=user) | Q(group__user=user), content_type__app_label="review", codename="view_document"
+        )
+        held = self._held(user, "view_document") | self._held_lent(user, "view_document")
+        return self.filter(Q(Exists(everything)) | held) if user.is_active else self.filter(held)
 
-    def _lent(self, user, codename: str) -> "DocumentQuerySet":
-        """Return the pieces on which a role lent to `user` (a delegation in force) holds `codename`."""
-        groups = Delegation.objects.in_force().filter(deputy=user).values("group")
-        granted = DocumentGroupObjectPermission.objects.filter(group__in=groups, permission__codename=codename)
-        return self.filter(pk__in=granted.values("content_object"))
+    # The object-permission filters look each piece's grants up by (piece, permission) on an index (see Meta of
+    # DocumentGroupObjectPermission): the cost follows the pieces read, not every grant of the user's groups.
+
+    @staticmethod
+    def _held(user, codename: str) -> Q:
+        """Return the condition on pieces on which `codename` is granted to `user` or to one of their groups."""
+        permission = Permission.objects.filter(content_type__app_label="review", codename=codename).values("pk")
+        to_user = DocumentUserObjectPermission.objects.filter(
+            content_object=OuterRef("pk"), permission__in=permission, user=user
+        )
+        to_group = DocumentGroupObjectPermission.objects.filter(
+            content_object=OuterRef("pk"),
+            permission__in=permission,
+            group__in=User.groups.through.objects.filter(user=user).values("group"),
+        )
+        return Exists(to_user) | Exists(to_group)
+
+    @staticmethod
+    def _granted_ids(user, codename: str, *, lent: bool = False) -> Q:
+        """Return the condition of _held (`lent`: of _held_lent) as the set of pieces read from the grants: the
+        better shape where they pick a small part of the pieces (what waits at the user's stage)."""
+        permission = Permission.objects.filter(content_type__app_label="review", codename=codename).values("pk")
+        if lent:
+            groups = Delegation.objects.in_force().filter(deputy=user).values("group")
+            to_lent = DocumentGroupObjectPermission.objects.filter(permission__in=permission, group__in=groups)
+            return Q(pk__in=to_lent.values("content_object"))
+        to_user = DocumentUserObjectPermission.objects.filter(permission__in=permission, user=user)
+        to_group = DocumentGroupObjectPermission.objects.filter(
+            permission__in=permission, group__in=User.groups.through.objects.filter(user=user).values("group")
+        )
+        return Q(pk__in=to_user.values("content_object")) | Q(pk__in=to_group.values("content_object"))
+
+    @staticmethod
+    def _held_lent(user, codename: str) -> Q:
+        """Return the condition on pieces on which a role lent to `user` (a delegation in force) holds `codename`."""
+        permission = Permission.objects.filter(content_type__app_label="review", codename=codename).values("pk")
+        to_lent = DocumentGroupObjectPermission.objects.filter(
+            content_object=OuterRef("pk"),
+            permission__in=permission,
+            group__in=Delegation.objects.in_force().filter(deputy=user).values("group"),
+        )
+        return Q(Exists(to_lent))
 
     def awaiting(self, user) -> "DocumentQuerySet":
         """Return the pieces waiting for `user` to act (themselves, or as a deputy), earliest due first."""
         signed = StageReview.objects.filter(signed_by(user), document=OuterRef("pk"))
         acted_elsewhere = signed.exclude(stage=OuterRef("current_stage"))
         signed_here = signed.filter(stage=OuterRef("current_stage"), round=OuterRef("round"))  # a co-signature
-        own = get_objects_for_user(
-            user, "review.review_document", self, with_superuser=False, accept_global_perms=False
-        )
+        # Driven by the user's grants (an index range of the pieces at their stage), not a probe of every piece.
+        own = self._granted_ids(user, "review_document")
         # As a deputy: four eyes holds for the delegators too (what they drafted, where they signed).
         lenders = Delegation.objects.in_force().filter(deputy=user).values("membership__user")
         lenders_signed = StageReview.objects.filter(signed_by(lenders), document=OuterRef("pk"))
@@ -73,10 +118,15 @@ class DocumentQuerySet(models.QuerySet):
             | Exists(lenders_signed.exclude(stage=OuterRef("current_stage")))
             | Exists(lenders_signed.filter(stage=OuterRef("current_stage"), round=OuterRef("round")))
         )
-        lent = self._lent(user, "review_document").exclude(pk__in=own.values("pk")).exclude(lender_barred)
+        # A subquery of its own, driven by the lent grants (mostly none): the planners then leave it out cheaply.
+        lent = Q(
+            pk__in=Document.objects.filter(self._granted_ids(user, "review_document", lent=True))
+            .exclude(lender_barred)
+            .values("pk")
+        )
         return (
-            (own | lent)
-            .filter(state=Document.State.IN_REVIEW)
+            self.filter(state=Document.State.IN_REVIEW)
+            .filter(own | lent)
             .exclude(drafter=user)
             .exclude(Exists(acted_elsewhere))
             .exclude(Exists(signed_here))
@@ -110,9 +160,9 @@ class DocumentQuerySet(models.QuerySet):
 
     def to_publish(self, user) -> "DocumentQuerySet":
         """Return the approved pieces `user` may publish (and those published on some channels, for the rest)."""
-        return get_objects_for_user(
-            user, "review.publish_document", self, with_superuser=False, accept_global_perms=False
-        ).filter(state__in=[Document.State.APPROVED, Document.State.PUBLISHED])
+        return self.filter(self._held(user, "publish_document")).filter(
+            state__in=[Document.State.APPROVED, Document.State.PUBLISHED]
+        )
 
     def publishing_queue(self, user) -> dict[str, list["Document"]]:
         """Return, for each channel, the pieces `user` may publish that wait to go out there: approved pieces, and
@@ -225,7 +275,12 @@ class Document(ConcurrentTransitionMixin, models.Model):
             ("review_document", _("Can act at the piece's current review stage")),
             ("publish_document", _("Can mark the piece published")),
         ]
-        indexes = [models.Index(fields=["state", "due_date"]), models.Index(fields=["state", "stage_due_at"])]
+        indexes = [
+            models.Index(fields=["state", "due_date"]),
+            models.Index(fields=["state", "stage_due_at"]),
+            # The pieces list's order: its first page is read along it, not sorted out of every visible piece.
+            models.Index(fields=["-updated_at", "-id"], name="document_recent_first"),
+        ]
 
     def __str__(self):
         return self.title
@@ -264,23 +319,86 @@ class Document(ConcurrentTransitionMixin, models.Model):
         """
         if not (user.is_authenticated and user.is_active):
             return False
-        direct = DocumentUserObjectPermission.objects.filter(
-            content_object=self, user=user, permission__codename=codename
+        return any(held == codename for held, _lent in self._holdings(user))
+
+    def _holdings(self, user) -> set[tuple[str, bool]]:
+        """Return the object permissions `user` holds on this piece, each as (codename, lent): given to them or to
+        their role groups (lent False), or to a role lent to them by a delegation in force (lent True). One query,
+        once per instance and user."""
+
+        def read() -> set[tuple[str, bool]]:
+            groups = User.groups.through.objects.filter(user=user).values("group")
+            lent_groups = Delegation.objects.in_force().filter(deputy=user).values("group")
+            to_user = DocumentUserObjectPermission.objects.filter(content_object=self, user=user)
+            to_groups = DocumentGroupObjectPermission.objects.filter(content_object=self, group__in=groups)
+            to_lent = DocumentGroupObjectPermission.objects.filter(content_object=self, group__in=lent_groups)
+            rows = to_user.values_list("permission__codename", Value(False)).union(
+                to_groups.values_list("permission__codename", Value(False)),
+                to_lent.values_list("permission__codename", Value(True)),
+            )
+            return {(codename, bool(lent)) for codename, lent in rows}
+
+        return self._remembered(("holdings", user.pk), read)
+
+    def remember_reads(self) -> "Document":
+        """Keep what the checks below read (the stage reviews, what a user holds on the piece) on this instance,
+        and return it: for one page, or one action under the piece's lock. Elsewhere each check reads afresh, as
+        an instance kept across changes made through another must not answer from what it read before."""
+        self.__dict__["_remembered_reads"] = {}
+        return self
+
+    def _remembered(self, key: tuple, compute):
+        """Return what `compute` returns: once per instance that remembers its reads, while the piece stays where
+        it is (its state, stage and round are part of the key); `forget_reads()` drops it after a change."""
+        remembered = self.__dict__.get("_remembered_reads")
+        if remembered is None:
+            return compute()
+        key = (*key, self.state, self.current_stage_id, self.round)
+        if key not in remembered:
+            remembered[key] = compute()
+        return remembered[key]
+
+    def forget_reads(self) -> None:
+        """Forget the stage reviews and permission checks this instance has read (the services call it after
+        changing them), so that the next check reads them again."""
+        if "_remembered_reads" in self.__dict__:
+            self.__dict__["_remembered_reads"] = {}
+        getattr(self, "_prefetched_objects_cache", {}).pop("stage_reviews", None)
+
+    def read_reviews(self) -> list["StageReview"]:
+        """Return the piece's stage reviews (with their stages) in their order: a prefetch of `stage_reviews` (the
+        piece's page makes one) serves; an instance that remembers its reads reads them once."""
+        if "stage_reviews" in getattr(self, "_prefetched_objects_cache", {}):
+            return list(self.stage_reviews.all())
+        if "_remembered_reads" in self.__dict__:
+            prefetch_related_objects([self], Prefetch("stage_reviews", StageReview.objects.select_related("stage")))
+            return list(self.stage_reviews.all())
+        return list(self.stage_reviews.select_related("stage"))
+
+    def waiting_review(self) -> "StageReview | None":
+        """Return the stage review the piece waits on: its current stage's own (not a co-signature) this round."""
+        return next(
+            (
+                review
+                for review in self.read_reviews()
+                if review.round == self.round and review.stage_id == self.current_stage_id and not review.cosignature
+            ),
+            None,
         )
-        through_role = DocumentGroupObjectPermission.objects.filter(
-            content_object=self, group__user=user, permission__codename=codename
-        )
-        lent = Document.objects.filter(pk=self.pk)._lent(user, codename)  # a role lent to them holds it
-        return direct.exists() or through_role.exists() or lent.exists()
 
     def acting_for(self, user):
         """Return whom `user` acts for at the current stage: None when they hold its role themselves, else the
         delegator whose role they hold as a deputy now (of several, the first four eyes lets them act for)."""
         if self.current_stage_id is None:
             return None
-        group = group_name(self.current_stage.role, self.department_id)
-        if user.groups.filter(name=group).exists():
+        return self._remembered(("acting_for", user.pk), lambda: self._principal(user))
+
+    def _principal(self, user):
+        # Only the current stage's role group holds review_document on the piece (permissions.expected_grants):
+        # holding it themselves is holding that role.
+        if ("review_document", False) in self._holdings(user):
             return None
+        group = group_name(self.current_stage.role, self.department_id)
         lenders = delegators(user, [group])
         for lender in lenders:
             if lender.pk != self.drafter_id and self._four_eyes_refusal(lender) is None:
@@ -289,7 +407,11 @@ class Document(ConcurrentTransitionMixin, models.Model):
 
     def signatures_at_stage(self) -> tuple[int, int]:
         """Return the signatures given so far and needed at the current stage (its quorum; one at most stages)."""
-        signed = self.stage_reviews.filter(round=self.round, stage=self.current_stage_id, cosignature=True).count()
+        signed = sum(
+            1
+            for review in self.read_reviews()
+            if review.round == self.round and review.stage_id == self.current_stage_id and review.cosignature
+        )
         return signed, self.current_stage.signatures_needed(self)
 
     def applicable_route(self) -> list[RouteStage]:
@@ -314,29 +436,37 @@ class Document(ConcurrentTransitionMixin, models.Model):
         if principal is None:
             return None
         if principal.pk == self.drafter_id:
-            return _("You act for %(name)s, who drafted this piece; someone else must review it.") % {
-                "name": principal.printed_name
-            }
+            return reason(
+                _("You act for %(name)s, who drafted this piece; someone else must review it."),
+                name=principal.printed_name,
+            )
         return self._four_eyes_refusal(principal, acting_for=True)
 
     def _four_eyes_refusal(self, person, *, acting_for: bool = False) -> str | None:
         """Return why `person` may not sign at the current stage under four eyes, or None (`acting_for`: the
         reason is told to their deputy)."""
-        signed = self.stage_reviews.filter(signed_by(person))
-        other = signed.exclude(stage=self.current_stage_id).first()
+        signed = [
+            review for review in self.read_reviews() if person.pk in (review.decided_by_id, review.on_behalf_of_id)
+        ]
+        other = next((review for review in signed if review.stage_id != self.current_stage_id), None)
         name = person.printed_name
         if other is not None:
             if acting_for:
-                return _(
-                    "You act for %(name)s, who already acted at the %(stage)s stage of this piece; no one acts at "
-                    "two stages."
-                ) % {"name": name, "stage": other.meaning}
-            return _("You already acted at the %(stage)s stage of this piece; no one acts at two stages.") % {
-                "stage": other.meaning
-            }
-        if signed.filter(round=self.round, stage=self.current_stage_id).exists():
+                return reason(
+                    _(
+                        "You act for %(name)s, who already acted at the %(stage)s stage of this piece; no one acts "
+                        "at two stages."
+                    ),
+                    name=name,
+                    stage=_(other.meaning),
+                )
+            return reason(
+                _("You already acted at the %(stage)s stage of this piece; no one acts at two stages."),
+                stage=_(other.meaning),
+            )
+        if any(review.round == self.round and review.stage_id == self.current_stage_id for review in signed):
             if acting_for:
-                return _("You act for %(name)s, who has signed at this stage already.") % {"name": name}
+                return reason(_("You act for %(name)s, who has signed at this stage already."), name=name)
             return _("You have signed at this stage already; it needs the signatures of others holding the role.")
         return None
 
@@ -410,6 +540,10 @@ class DocumentUserObjectPermission(UserObjectPermissionBase):
 
 class DocumentGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Document, on_delete=models.CASCADE)
+
+    class Meta(GroupObjectPermissionBase.Meta):
+        # The permission filters ask, piece by piece, which groups hold a permission on it (index only).
+        indexes = [models.Index(fields=["content_object", "permission", "group"], name="document_group_grant")]
 
 
 class Revision(models.Model):

@@ -226,6 +226,8 @@ class RouteStage(models.Model):
         """Return how many different people must approve at this stage: its quorum, or (quorum 0) everyone who
         holds its role for the piece and may sign it (not its drafter, nobody who signed at another stage); never
         more than may sign, so that a stage cannot wait for ever."""
+        if self.quorum == 1:
+            return 1  # min(1, may_sign) below is 1 whoever may sign: nothing to count
         holders = (
             get_user_model()
             .objects.filter(is_active=True, groups__name=group_name(self.role, document.department_id))

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.http import FileResponse, Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -128,8 +129,12 @@ def audit_export_create(request):
 def start_export(request, export_format: str, form: AuditFilterForm):
     """Open an export of the filtered log: streamed at once (CSV, JSON Lines), or a page that follows the job."""
     criteria = form.criteria()
+    # A download from the page is read by a person, in their language; the API's CSV keeps to the codes.
+    language = "" if request.path.startswith("/api/") else translation.get_language()
     with transaction.atomic():
-        job = ExportJob.objects.create(requested_by=request.user, format=export_format, filters=criteria)
+        job = ExportJob.objects.create(
+            requested_by=request.user, format=export_format, filters=criteria, language=language
+        )
         if job.is_streamed:
             # A download from this moment: recorded before the head is taken, so the manifest's head covers it.
             record_download(
