@@ -193,9 +193,15 @@ TASKS = {
     }
 }
 
+# How many proxies (nginx, a load balancer) stand in front of the app servers and append to X-Forwarded-For:
+# the client's address is then the entry the nearest of them added (audit.context.client_address: the audit
+# log, the login lockout and the API's throttle all count by it). 0: the connection's own address.
+TRUSTED_PROXIES = int(os.environ.get("DJANGO_NUM_PROXIES") or 0)
+
 # The REST API (/api/v1/, see README: API). Unauthenticated requests answer 401: the token scheme comes first,
 # so the response names it in WWW-Authenticate. Browser sessions work too, with CSRF checks.
 REST_FRAMEWORK = {
+    "NUM_PROXIES": TRUSTED_PROXIES,
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.tokens.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
@@ -206,7 +212,6 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "review.api.pagination.PageNumberPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {"token": os.environ.get("DJANGO_API_TOKEN_RATE", "10/min")},
-    "NUM_PROXIES": int(os.environ["DJANGO_NUM_PROXIES"]) if os.environ.get("DJANGO_NUM_PROXIES") else None,
     "EXCEPTION_HANDLER": "review.api.views.exception_handler",
     # `?format=` belongs to the audit export (csv or jsonl), not to content negotiation.
     "URL_FORMAT_OVERRIDE": None,
@@ -267,7 +272,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+AXES_CLIENT_IP_CALLABLE = "audit.context.client_address"
 AXES_VERBOSE = False
 
 # Content-Security-Policy (Django's own middleware): no inline script or style without the request's nonce.

@@ -1,6 +1,7 @@
 """Rule 7: every action and every refusal leaves one hash-chained, signed audit event, written with the change."""
 
 import pytest
+from axes.models import AccessAttempt
 from django.db import DatabaseError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -176,3 +177,28 @@ def test_it_records_refusals_with_the_state_unchanged(client_for, drafter, offic
     assert (event.action, event.from_state, event.to_state) == ("refused", "in_review", "in_review")
     assert event.hash == recomputed(event)
     assert event.signature == sign(event.hash)
+
+
+@pytest.mark.parametrize(
+    ("proxies", "forwarded", "recorded"),
+    [
+        (0, "198.51.100.1, 203.0.113.7", "10.0.0.2"),  # no proxy trusted: a client's header is ignored
+        (1, "198.51.100.1, 203.0.113.7", "203.0.113.7"),  # what nginx added, not what the client wrote before it
+        (2, "198.51.100.1, 203.0.113.7", "198.51.100.1"),
+        (2, "203.0.113.7", "10.0.0.2"),  # fewer entries than proxies: the connection's address
+        (1, "not-an-address", "10.0.0.2"),
+    ],
+)
+def test_behind_trusted_proxies_it_records_and_counts_the_clients_address(
+    client, department, settings, proxies, forwarded, recorded
+):
+    settings.TRUSTED_PROXIES = proxies
+    factories.make_user("wang", password="correct-horse-7", roles=[(factories.Role.DRAFTER, department)])
+
+    client.post(
+        reverse("login"), {"username": "wang", "password": "wrong-password-1"},
+        REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded,
+    )  # fmt: skip
+
+    assert factories.last_event().ip_address == recorded
+    assert list(AccessAttempt.objects.values_list("ip_address", flat=True)) == [recorded]

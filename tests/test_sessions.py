@@ -118,8 +118,8 @@ def test_it_ends_a_deactivated_users_sessions(client_for, officer):
 
 
 def test_it_hashes_passwords_with_argon2_and_validates_them():
-    # The test run swaps in a fast hasher (conftest); the project's own settings module says Argon2.
-    assert project.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    # The test run swaps in a fast hasher (conftest); the project's settings say Argon2id with OWASP's parameters.
+    assert project.PASSWORD_HASHERS[0] == "accounts.hashers.OWASPArgon2PasswordHasher"  # tests/test_password_hashing.py
     assert len(project.AUTH_PASSWORD_VALIDATORS) == 4
 
 
