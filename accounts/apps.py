@@ -13,6 +13,6 @@ class AccountsConfig(AppConfig):
 
 
 class AxesConfig(axes.apps.AppConfig):
-    """django-axes (login throttling), named in the admin in the user's language (axes_words.py has its words)."""
+    """django-axes (login throttling), named in the admin in the user's language (words: config/library_words.py)."""
 
     verbose_name = _("Login attempts and lockouts")

@@ -50,7 +50,8 @@ class StageForm(forms.ModelForm):
         ]  # fmt: skip
 
 
-class StageInline(admin.TabularInline):
+class StageInline(admin.StackedInline):
+    # Stacked: a stage has a dozen fields, too many for a table's row on a phone (or even a desktop's screen).
     model = Stage
     form = StageForm
     extra = 0

@@ -47,6 +47,10 @@ def test_it_serves_the_schema_and_a_page_that_loads_nothing_from_elsewhere(db):
     sources = re.findall(r'(?:src|href)="([^"]+)"', html)
     assert sources and all(source.startswith("/") for source in sources), sources
     assert "googleapis" not in html and "cdn" not in html
+    # Its script too: Redoc as shipped would show Redocly's logo from their server (refused by the CSP).
+    script = api_client().get("/api/docs/redoc.js")
+    assert script.status_code == 200 and script["Content-Type"].startswith("text/javascript")
+    assert b"Redoc" in script.content and b"cdn.redoc.ly" not in script.content
 
 
 def signature(document: Document) -> dict:

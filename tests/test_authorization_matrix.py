@@ -769,6 +769,7 @@ EXCLUDED_NAMES = {
     "api:token": "the API's login (tested below)",
     "api:schema": "API schema",
     "api:docs": "API documentation page",
+    "api:docs_script": "the API documentation page's script (Redoc)",
     "favicon": "a redirect to the site's icon",
 }
 EXCLUDED_PREFIXES = ("admin/", "i18n/", "static/")

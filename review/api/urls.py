@@ -36,6 +36,7 @@ urlpatterns = [
     path("v1/audit/exports/<int:pk>/manifest/", views.AuditExportManifestView.as_view(), name="audit_export_manifest"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", views.DocsView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/redoc.js", views.docs_script, name="docs_script"),
     # Anything else under /api/ (a non-numeric id, a mistyped path) answers 404 in JSON, not an HTML page.
     re_path(r"^.*$", views.NotFoundView.as_view(), name="not_found"),
 ]

@@ -181,10 +181,14 @@ def _review_page(request, review: ReadingReview, *, status: int = 200, failed=No
             else:
                 form = ReadingFindingForm(prefix=f"p{publication.pk}", instance=finding, publication=publication)
         rows.append((publication, finding, form))
+    # A reader may be asked about a piece they may not open (the principal leader, of one that never reached
+    # 审定): its title is shown without a link to a page that would answer 404.
+    openable = Document.objects.visible_to(request.user).filter(pk__in=[row[0].document_id for row in rows])
     context = {
         "review": review,
         "report": report,
         "rows": rows,
+        "openable": set(openable.values_list("pk", flat=True)),
         "may_close": review.closed_at is None and reading.is_leader(request.user),
     }
     return render(request, "review/reading_review.html", context, status=status)

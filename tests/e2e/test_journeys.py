@@ -31,12 +31,21 @@ def screenshot(page: Page, name: str):
         page.screenshot(path=f"/tmp/e2e-{name}.png", full_page=True)
 
 
+def open_menu(page: Page):
+    """On a phone the navigation folds behind the menu button: open it (elsewhere there is none to press)."""
+    menu = page.locator("header details.menu")
+    if menu.is_visible() and menu.get_attribute("open") is None:
+        menu.locator("summary").click()
+
+
 def open_queue(page: Page):
+    open_menu(page)
     page.click("header nav a[href='/queue/']")
     expect(page).to_have_url(re.compile(r"/queue/$"))
 
 
 def open_pieces(page: Page):
+    open_menu(page)
     page.click("header nav a[href='/documents/']")
     expect(page).to_have_url(re.compile(r"/documents/$"))
 

@@ -1,8 +1,8 @@
-"""The words of django-axes' admin pages, which it ships in no Chinese.
+"""Words of the libraries we use that they ship in no Chinese: django-axes' admin pages, and a few of Django's own.
 
 They are marked here so that `makemessages` puts them in the project's catalogue, which Django reads before an
-app's own: the admin's login attempts, lockouts and access logs then read in the user's language. Nothing
-imports this module; keep the list in step with axes' own strings when upgrading it.
+app's own: the admin's login attempts, lockouts and access logs, and the empty choice of a list, then read in
+the user's language. Nothing imports this module; keep the lists in step with the libraries when upgrading.
 """
 
 from django.utils.translation import gettext_noop
@@ -38,4 +38,8 @@ AXES_WORDS = (
     gettext_noop("The time when access attempt expires and is no longer valid."),
     gettext_noop("User Agent"),
     gettext_noop("Username"),
+)
+
+DJANGO_WORDS = (
+    gettext_noop("- Select an option -"),  # new in Django 6.0, not yet in its Chinese catalogue
 )
