@@ -1,12 +1,14 @@
 """Benchmark the audit log's exports and verification on a large, throwaway, hash-chained log.
 
     .venv/bin/python bench/bench_audit.py [--events 100000 1000000] [--xlsx-limit 100000] [--trace-limit 100000]
+                                          [--pdf 1000 100000]
 
 For each size it builds a fresh SQLite database (and a PostgreSQL one when DATABASE_URL is set: a new
 database on that server, dropped afterwards), fills it with N correctly chained and signed events by bulk
 insert, then measures, each in a fresh process so that the peak resident memory belongs to that step alone:
 CSV and JSON Lines export beside the database's own dump of the same rows (the sqlite3 CLI's -csv, PostgreSQL's
-COPY ... TO STDOUT CSV through psql) with the ratio, XLSX export (up to --xlsx-limit events), the full
+COPY ... TO STDOUT CSV through psql) with the ratio, XLSX export (up to --xlsx-limit events), the audit PDF of
+the first 1,000 and 100,000 events (--pdf; what the background task writes for an auditor), the full
 verification (`verify_audit`'s work), an incremental verification after 1,000 new events (the worker's work
 every minute), and the audit page as an auditor sees it (median of 20 requests).
 
@@ -128,6 +130,24 @@ def step_export(export_format: str, trace: bool) -> dict:
         result["tracemalloc_peak_mib"] = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
     return result
+
+
+def step_pdf(count: int) -> dict:
+    """Write the first `count` events as the audit PDF (what the background task does for an auditor)."""
+    from audit.exports import write_export
+    from audit.models import AuditEvent
+
+    events = AuditEvent.objects.filter(sequence__lte=count).order_by("sequence")
+    rss_before = rss_mib()
+    with tempfile.TemporaryFile() as output:
+        started, cpu_started = time.perf_counter(), time.process_time()
+        tally = write_export("pdf", events, output, summary={})
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        size = output.seek(0, os.SEEK_END)
+    return {
+        "seconds": elapsed, "cpu_s": cpu, "rows": tally.row_count, "mib": size / 2**20,
+        "rss_before_mib": rss_before, "maxrss_mib": rss_mib(),
+    }  # fmt: skip
 
 
 def step_dump(database_url: str) -> dict:
@@ -256,7 +276,7 @@ class Database:
             admin.execute(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
 
 
-def bench(vendor: str, count: int, *, xlsx_limit: int, trace_limit: int) -> None:
+def bench(vendor: str, count: int, *, xlsx_limit: int, trace_limit: int, pdf_sizes: list[int]) -> None:
     print(f"\n== {vendor}, {count:,} events ==", flush=True)
     database = Database(vendor, count)
     try:
@@ -283,6 +303,14 @@ def bench(vendor: str, count: int, *, xlsx_limit: int, trace_limit: int) -> None
                 f"{export_format:<6} export {figures['seconds']:7.2f} s  (cpu {figures['cpu_s']:.2f} s, "
                 f"{figures['seconds'] / baseline['seconds']:.1f}× the dump; {figures['rows_per_s']:,.0f} rows/s, "
                 f"{figures['mib']:,.0f} MiB file); {peak}maxrss {figures['maxrss_mib']:.0f} MiB "
+                f"(after start-up {figures['rss_before_mib']:.0f} MiB)",
+                flush=True,
+            )
+        for rows in (size for size in pdf_sizes if size <= count):
+            figures = run_step(database.url, "--step", "pdf", "--count", str(rows))
+            print(
+                f"pdf    {rows:>7,} events {figures['seconds']:7.1f} s  (cpu {figures['cpu_s']:.1f} s, "
+                f"{figures['mib']:,.1f} MiB file); maxrss {figures['maxrss_mib']:.0f} MiB "
                 f"(after start-up {figures['rss_before_mib']:.0f} MiB)",
                 flush=True,
             )
@@ -318,6 +346,9 @@ def main() -> None:
         default=100_000,
         help="Measure the tracemalloc peak (a second, slower run) only up to this many events; 0 for never.",
     )
+    parser.add_argument(
+        "--pdf", type=int, nargs="*", default=[1_000, 100_000], help="Write the audit PDF of this many events."
+    )
     # Internal: one step in a fresh process.
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("--database", help=argparse.SUPPRESS)
@@ -337,6 +368,8 @@ def main() -> None:
             result = step_dump(args.database)
         elif args.step == "page":
             result = step_page()
+        elif args.step == "pdf":
+            result = step_pdf(args.count)
         else:
             result = step_export(args.step, args.trace_step)
         print(json.dumps(result))
@@ -346,7 +379,7 @@ def main() -> None:
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; vendors: {', '.join(vendors)}")
     for vendor in vendors:
         for count in args.events:
-            bench(vendor, count, xlsx_limit=args.xlsx_limit, trace_limit=args.trace_limit)
+            bench(vendor, count, xlsx_limit=args.xlsx_limit, trace_limit=args.trace_limit, pdf_sizes=args.pdf)
 
 
 if __name__ == "__main__":

@@ -21,11 +21,23 @@ class Navigation:
         self.counted = {}  # what the view counted already, e.g. {"queue_count": 12}
 
     @cached_property
-    def memberships(self) -> set[tuple[str, bool]]:
-        """The roles the user holds (held True) and those lent to them now (held False): one query."""
+    def roles_in_departments(self) -> set[tuple[str, int | None, bool]]:
+        """The roles the user holds (held True) and those lent to them now (held False), each with its department
+        (None: the whole organisation): one query."""
         lent = Delegation.objects.in_force().filter(deputy=self.user).values("membership")
         held_or_lent = Membership.objects.filter(Q(user=self.user) | Q(pk__in=lent))
-        return {(role, user_id == self.user.pk) for role, user_id in held_or_lent.values_list("role", "user_id")}
+        rows = held_or_lent.values_list("role", "department_id", "user_id")
+        return {(role, department, user_id == self.user.pk) for role, department, user_id in rows}
+
+    @cached_property
+    def memberships(self) -> set[tuple[str, bool]]:
+        """The roles the user holds (held True) and those lent to them now (held False)."""
+        return {(role, held) for role, _department, held in self.roles_in_departments}
+
+    @cached_property
+    def held(self) -> set[tuple[str, int | None]]:
+        """The roles the user holds themselves, each with its department (None: the whole organisation)."""
+        return {(role, department) for role, department, held in self.roles_in_departments if held}
 
     @cached_property
     def roles(self) -> set[str]:

@@ -4,6 +4,7 @@ import filetype
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -137,6 +138,9 @@ class DecisionForm(forms.Form):
     def __init__(self, *args, stage: RouteStage | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.stage = stage
+        if stage:
+            # Kept on the stage: the approval checks the answers against the same questions without reading them again.
+            prefetch_related_objects([stage], "checklist")
         self.items = list(stage.checklist.all()) if stage else []
         self.categories = list(ErrorCategory.objects.filter(is_active=True)) if stage and stage.proofread_name else []
         for item in self.items:

@@ -709,10 +709,21 @@ def approve(
     disagree, and a late click be taken for a refusal of the person (403 instead of 409).
     """
     with refused_as("approve", user, document):
-        with transaction.atomic():
-            review = check_decision(document=_locked(document), user=user, review_id=review_id)
+        # Reads only: nothing to roll back, so no savepoint inside an outer transaction; a refusal leaves the block
+        # as a value, so that the outer transaction stays usable for recording it.
+        with transaction.atomic(savepoint=False):
+            try:
+                review, refusal = check_decision(document=_locked(document), user=user, review_id=review_id), None
+            except Refusal as refused:
+                refusal = refused
+        if refusal is not None:
+            raise refusal
+        # A route's checklist is fixed when the stage is copied: the caller's copy of the stage serves (the
+        # decision form has read its questions already).
+        given = Document.current_stage.is_cached(document) and document.current_stage_id == review.stage_id
+        stage = document.current_stage if given else review.stage
         try:
-            answers = proofreading.checked_answers(review.stage, list(checklist))
+            answers = proofreading.checked_answers(stage, list(checklist))
         except proofreading.AnswerError as error:
             raise Invalid(str(error), field="checklist") from None
         try:
@@ -901,10 +912,15 @@ def release(*, document: Document, user: User) -> StageReview:
         return review
 
 
-def may_reassign(document: Document, user: User) -> bool:
-    """Return whether `user` may hand the piece's current stage to someone: its department's head, or a superuser."""
+def may_reassign(document: Document, user: User, *, held: set[tuple[str, int | None]] | None = None) -> bool:
+    """Return whether `user` may hand the piece's current stage to someone: its department's head, or a superuser.
+
+    `held`: the (role, department) pairs the user holds themselves, when the caller has read them already (the
+    page's navigation does)."""
     if user.is_superuser and user.is_active:
         return True
+    if held is not None:
+        return (Membership.Role.DEPARTMENT_HEAD, document.department_id) in held
     return user.memberships.filter(role=Membership.Role.DEPARTMENT_HEAD, department=document.department_id).exists()
 
 

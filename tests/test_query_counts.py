@@ -10,15 +10,17 @@ from tests import factories
 
 QUEUE = reverse("review:queue")
 DOCUMENTS = reverse("review:documents")
-# A piece's page: the session and the user (2), the piece, its reviews and what the user holds on it (3), whether
-# they may reassign (1), its attachments and history (2), the pre-checks (3, review/prechecks.py), the navigation
-# (2); a reviewer also the decision form's checklist and error categories (2, review/forms.py), the drafter of a
-# signed piece the signatures' answers and errors (2).
-PIECE_PAGE_QUERIES = 15
-# One approval: the session, the user and the piece (3), the form (2), the check before the password (3, and its
-# savepoint: 2), the checklist (1), the password (3, accounts/signature.py), the check under the lock (3, and its
-# savepoint: 2), the decision (4), the grants (5), the audit event (2), who is next and where to go next (3).
-APPROVAL_QUERIES = 33
+# A piece's page: the session and the user (2), the piece, its reviews and what the user holds on it (3), the user's
+# roles (1: the navigation's, which also say whether they may reassign), the version of the sensitive terms (1,
+# review/prechecks.py) and the dismissed findings (1, only when the pre-checks find something), its attachments and
+# history (2), the navigation's figures (1); a reviewer also the decision form's checklist and error categories
+# (2, review/forms.py), the drafter of a signed piece the signatures' answers and errors (2).
+PIECE_PAGE_QUERIES = 12
+# One approval: the session, the user and the piece (3), the form (2: its checklist serves the service too), the
+# check before the password (3, reads only: no savepoint), the password (2: the lockout counts, then Django's
+# authenticate() reads the signer, accounts/signature.py), the check under the lock (3, and its savepoint: 2), the
+# decision (4), the grants (5), the audit event (2), who is next and where to go next (3).
+APPROVAL_QUERIES = 29
 
 
 def queries_for(client, path) -> int:

@@ -66,7 +66,10 @@ def detail_context(request, document: Document, **forms) -> dict:
         reject_review = next((r for r in reviews if r.decision == StageReview.Decision.REJECTED), None)
     can_review, can_publish, can_edit = "approve" in actions, "publish" in actions, "edit" in actions
     can_submit = "submit" in actions
-    can_reassign = current_review is not None and services.may_reassign(document, request.user)
+    # From the roles the navigation reads anyway.
+    can_reassign = current_review is not None and services.may_reassign(
+        document, request.user, held=Navigation.of(request).held
+    )
     for review in reviews:
         if review.decision == StageReview.Decision.APPROVED:
             review.error_rate = proofreading.review_error_rate(review)
