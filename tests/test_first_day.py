@@ -22,6 +22,15 @@ def url(name, document):
     return reverse(f"review:document_{name}", args=[document.pk])
 
 
+@pytest.fixture
+def both(department):
+    """Someone who holds the first two stages' roles: four eyes keeps them to one of the two on a piece."""
+    return factories.make_user(
+        "officer-and-head", display_name="孙两职",
+        roles=[(Role.INFORMATION_OFFICER, department), (Role.DEPARTMENT_HEAD, department)],
+    )  # fmt: skip
+
+
 def approve_on_the_web(client, document):
     data = {"review": current_review(document).pk, "opinion": "同意。", "password": PASSWORD,
             **factories.checklist_form(document)}  # fmt: skip
@@ -45,11 +54,7 @@ def test_an_approval_names_the_piece_and_where_it_went(drafter, officer, head, l
     ]  # fmt: skip
 
 
-def test_four_eyes_explains_why_there_is_no_action_panel(drafter, department, head, client_for):
-    both = factories.make_user(
-        "officer-and-head", display_name="孙两职",
-        roles=[(Role.INFORMATION_OFFICER, department), (Role.DEPARTMENT_HEAD, department)],
-    )  # fmt: skip
+def test_four_eyes_explains_why_there_is_no_action_panel(drafter, both, head, client_for):
     document = factories.approve_by(factories.submitted_document(drafter=drafter), both)
 
     page = client_for(both).get(document.get_absolute_url())
@@ -141,11 +146,7 @@ def en(message: str, **params) -> str:
     return message % params if params else message
 
 
-def test_a_refusal_is_kept_in_each_language_and_read_in_the_readers(drafter, department, auditor, client_for):
-    both = factories.make_user(
-        "officer-and-head", display_name="孙两职",
-        roles=[(Role.INFORMATION_OFFICER, department), (Role.DEPARTMENT_HEAD, department)],
-    )  # fmt: skip
+def test_a_refusal_is_kept_in_each_language_and_read_in_the_readers(drafter, both, auditor, client_for):
     document = factories.approve_by(factories.submitted_document(drafter=drafter), both)
     review = current_review(document).pk
     # Refused while reading the site in English: four eyes, a reason with the stage filled in.
