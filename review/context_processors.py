@@ -10,6 +10,8 @@ from .models.choices import REVIEWER_ROLES
 from .permissions import LEADER_ROLES, audit_permission
 
 Role = Membership.Role
+# A badge counts at most this many pieces ("99+" beyond): the count then costs the same however long the queue.
+BADGE_LIMIT = 100
 
 
 class Navigation:
@@ -52,10 +54,10 @@ class Navigation:
         if not self.user.is_superuser:
             wanted["can_audit"] = Exists(audit_permission(self.user))
         if self.is_reviewer and "queue_count" not in self.counted:
-            wanted["queue_count"] = _count(Document.objects.awaiting(self.user))
+            wanted["queue_count"] = _count(Document.objects.awaiting(self.user), limit=BADGE_LIMIT)
         if self.is_publisher:
             wanted["publish_count"] = _count(
-                Document.objects.to_publish(self.user).filter(state=Document.State.APPROVED)
+                Document.objects.to_publish(self.user).filter(state=Document.State.APPROVED), limit=BADGE_LIMIT
             )
         if self.is_drafter:
             wanted["returned_count"] = _count(Document.objects.filter(drafter=self.user, state=Document.State.RETURNED))
@@ -88,12 +90,12 @@ class Navigation:
         return Role.PUBLISHER in self.roles
 
     @property
-    def queue_count(self) -> int:
-        return self.figures.get("queue_count", 0)
+    def queue_count(self) -> int | str:
+        return _badge(self.figures.get("queue_count", 0))
 
     @property
-    def publish_count(self) -> int:
-        return self.figures.get("publish_count", 0)
+    def publish_count(self) -> int | str:
+        return _badge(self.figures.get("publish_count", 0))
 
     @property
     def returned_count(self) -> int:
@@ -111,9 +113,17 @@ class Navigation:
         return request._navigation
 
 
-def _count(queryset) -> Subquery:
-    """Return the count of `queryset` as a subquery (COUNT without GROUP BY: one row, whatever it holds)."""
+def _count(queryset, limit: int | None = None) -> Subquery:
+    """Return the count of `queryset` as a subquery (COUNT without GROUP BY: one row, whatever it holds), counting
+    at most `limit` rows when given (the database stops reading there)."""
+    if limit is not None:
+        queryset = queryset.model.objects.filter(pk__in=queryset.order_by().values("pk")[:limit])
     return Subquery(queryset.order_by().annotate(count=Func("pk", function="COUNT")).values("count")[:1])
+
+
+def _badge(count: int) -> int | str:
+    """Return what a badge shows for `count`: the number, or "99+" from BADGE_LIMIT on."""
+    return f"{BADGE_LIMIT - 1}+" if count >= BADGE_LIMIT else count
 
 
 def navigation(request):

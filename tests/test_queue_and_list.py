@@ -6,6 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from review import context_processors
 from review.models import Document
 from tests import factories
 from tests.factories import Role
@@ -171,3 +172,13 @@ def test_it_lists_pieces_in_a_constant_number_of_queries(
     assert many == few
     with django_assert_max_num_queries(12):
         client.get(DOCUMENTS)
+
+
+@pytest.mark.parametrize(("waiting", "badge"), [(2, "2"), (3, "2+"), (4, "2+")])
+def test_the_queue_badge_counts_up_to_its_limit(client_for, drafter, officer, monkeypatch, waiting, badge):
+    monkeypatch.setattr(context_processors, "BADGE_LIMIT", 3)  # "99+" beyond 99 pieces, here "2+" beyond 2
+    for _n in range(waiting):
+        factories.submitted_document(drafter=drafter)
+
+    for page in (DOCUMENTS, QUEUE):  # counted by the navigation; by the queue's own paginator
+        assert f'id="queue-count">{badge}<' in client_for(officer).get(page).content.decode()
