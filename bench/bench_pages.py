@@ -185,7 +185,7 @@ def wagtail(anchor: Path, count: int, reps: int) -> dict:
 
 def print_ratios(count: int, ours: dict, theirs: dict) -> None:
     print(f"\nBeside Wagtail 8.0.1's moderation workflow, SQLite, {count:,} pieces (its anchor, same machine and run):")
-    print(f"{'operation':<44}{'Wagtail ms':>11}{'ours ms':>9}{'faster':>8}{'CPU ×':>7}{'queries':>13}")
+    print(f"{'operation':<58}{'Wagtail ms':>11}{'ours ms':>9}{'faster':>8}{'CPU ×':>7}{'queries':>13}")
     for case, name in WAGTAIL_CASES:
         mine = next((figures for label, figures in ours.items() if label.startswith(name)), None)
         if case not in theirs or mine is None:
@@ -193,7 +193,7 @@ def print_ratios(count: int, ours: dict, theirs: dict) -> None:
         them = theirs[case]
         median, _p95, cpu, queries = mine
         print(
-            f"{case + ' / ' + name:<44}{them['median_ms']:>11.1f}{median:>9.1f}{them['median_ms'] / median:>7.1f}×"
+            f"{case + ' / ' + name:<58}{them['median_ms']:>11.1f}{median:>9.1f}{them['median_ms'] / median:>7.1f}×"
             f"{them['cpu_median_ms'] / cpu:>6.1f}×{them['queries']:>6} / {queries:<4.0f}"
         )
 
