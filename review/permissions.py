@@ -27,6 +27,7 @@ from accounts.services import group_name, role_group, role_group_drift
 from audit.verify import register_integrity_check
 
 from .models import Document, DocumentGroupObjectPermission, DocumentUserObjectPermission, StageReview
+from .models.documents import permission_pk
 
 Role = Membership.Role
 Decision = StageReview.Decision
@@ -127,10 +128,7 @@ def sync_grants(document: Document) -> None:
     if not missing:
         return
     # Each permission is looked up inside the insert: a query fewer.
-    permissions = {
-        codename: Subquery(Permission.objects.filter(content_type__app_label="review", codename=codename).values("pk"))
-        for codename in {c for c, _h in missing}
-    }
+    permissions = {codename: Subquery(permission_pk(codename)) for codename in {c for c, _h in missing}}
     groups = _groups({holder for _c, holder in missing if not holder.startswith("user:")})
     user_rows, group_rows = [], []
     for codename, holder in missing:

@@ -45,6 +45,21 @@ def signed_by(people) -> Q:
     return Q(**{f"decided_by__{lookup}": people}) | Q(**{f"on_behalf_of__{lookup}": people})
 
 
+def permission_pk(codename: str):
+    """Return the id of the piece permission `codename`, as a subquery."""
+    return Permission.objects.filter(content_type__app_label="review", codename=codename).values("pk")
+
+
+def groups_of(user):
+    """Return the ids of `user`'s groups (their roles), as a subquery."""
+    return User.groups.through.objects.filter(user=user).values("group")
+
+
+def lent_to(user):
+    """Return the ids of the role groups lent to `user` by delegations in force, as a subquery."""
+    return Delegation.objects.in_force().filter(deputy=user).values("group")
+
+
 class DocumentQuerySet(models.QuerySet):
     def visible_to(self, user) -> "DocumentQuerySet":
         """Return the pieces `user` may see: by object permission, or all for auditors; and, for a deputy, what
@@ -66,14 +81,12 @@ class DocumentQuerySet(models.QuerySet):
     @staticmethod
     def _held(user, codename: str) -> Q:
         """Return the condition on pieces on which `codename` is granted to `user` or to one of their groups."""
-        permission = Permission.objects.filter(content_type__app_label="review", codename=codename).values("pk")
+        permission = permission_pk(codename)
         to_user = DocumentUserObjectPermission.objects.filter(
             content_object=OuterRef("pk"), permission__in=permission, user=user
         )
         to_group = DocumentGroupObjectPermission.objects.filter(
-            content_object=OuterRef("pk"),
-            permission__in=permission,
-            group__in=User.groups.through.objects.filter(user=user).values("group"),
+            content_object=OuterRef("pk"), permission__in=permission, group__in=groups_of(user)
         )
         return Exists(to_user) | Exists(to_group)
 
@@ -81,25 +94,19 @@ class DocumentQuerySet(models.QuerySet):
     def _granted_ids(user, codename: str, *, lent: bool = False) -> Q:
         """Return the condition of _held (`lent`: of _held_lent) as the set of pieces read from the grants: the
         better shape where they pick a small part of the pieces (what waits at the user's stage)."""
-        permission = Permission.objects.filter(content_type__app_label="review", codename=codename).values("pk")
+        permission = permission_pk(codename)
         if lent:
-            groups = Delegation.objects.in_force().filter(deputy=user).values("group")
-            to_lent = DocumentGroupObjectPermission.objects.filter(permission__in=permission, group__in=groups)
+            to_lent = DocumentGroupObjectPermission.objects.filter(permission__in=permission, group__in=lent_to(user))
             return Q(pk__in=to_lent.values("content_object"))
         to_user = DocumentUserObjectPermission.objects.filter(permission__in=permission, user=user)
-        to_group = DocumentGroupObjectPermission.objects.filter(
-            permission__in=permission, group__in=User.groups.through.objects.filter(user=user).values("group")
-        )
+        to_group = DocumentGroupObjectPermission.objects.filter(permission__in=permission, group__in=groups_of(user))
         return Q(pk__in=to_user.values("content_object")) | Q(pk__in=to_group.values("content_object"))
 
     @staticmethod
     def _held_lent(user, codename: str) -> Q:
         """Return the condition on pieces on which a role lent to `user` (a delegation in force) holds `codename`."""
-        permission = Permission.objects.filter(content_type__app_label="review", codename=codename).values("pk")
         to_lent = DocumentGroupObjectPermission.objects.filter(
-            content_object=OuterRef("pk"),
-            permission__in=permission,
-            group__in=Delegation.objects.in_force().filter(deputy=user).values("group"),
+            content_object=OuterRef("pk"), permission__in=permission_pk(codename), group__in=lent_to(user)
         )
         return Q(Exists(to_lent))
 
@@ -327,11 +334,9 @@ class Document(ConcurrentTransitionMixin, models.Model):
         once per instance and user."""
 
         def read() -> set[tuple[str, bool]]:
-            groups = User.groups.through.objects.filter(user=user).values("group")
-            lent_groups = Delegation.objects.in_force().filter(deputy=user).values("group")
             to_user = DocumentUserObjectPermission.objects.filter(content_object=self, user=user)
-            to_groups = DocumentGroupObjectPermission.objects.filter(content_object=self, group__in=groups)
-            to_lent = DocumentGroupObjectPermission.objects.filter(content_object=self, group__in=lent_groups)
+            to_groups = DocumentGroupObjectPermission.objects.filter(content_object=self, group__in=groups_of(user))
+            to_lent = DocumentGroupObjectPermission.objects.filter(content_object=self, group__in=lent_to(user))
             rows = to_user.values_list("permission__codename", Value(False)).union(
                 to_groups.values_list("permission__codename", Value(False)),
                 to_lent.values_list("permission__codename", Value(True)),
